@@ -1,0 +1,165 @@
+"""The `keytui` command: the TUI by default, subcommands for scripts. Heavy imports (boto3, Textual,
+moto) happen inside the subcommand that needs them, so `--help` and errors stay fast.
+
+Exit codes: 0 success, 1 failure (one paragraph on stderr), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from keytui.core.aws import AwsTarget
+    from keytui.services import Services
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE, then 'default')")
+    common.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+
+    parser = argparse.ArgumentParser(
+        prog="keytui",
+        parents=[common],
+        description="AWS IAM credential hygiene: see keys, rotate them, MFA, keyring-held credentials.",
+        epilog="Run without a command to open the terminal app. Try it safely with: keytui --demo",
+    )
+    parser.add_argument("--demo", action="store_true", help="open the app on the embedded demo account (no AWS needed)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    users = commands.add_parser("users", parents=[common], help="inventory: users, keys, ages, last use, MFA")
+    users.add_argument("--json", action="store_true", help="stable JSON (schema keytui.users/1, see README)")
+
+    demo = commands.add_parser("demo", help="the embedded demo account")
+    demo_commands = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND", required=True)
+    serve = demo_commands.add_parser("serve", help="serve the demo account on 127.0.0.1 until Ctrl-C")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from keytui.core.errors import KeytuiError
+
+    try:
+        if args.version:
+            from keytui import __version__
+
+            print(f"keytui {__version__}")
+            return EXIT_OK
+        if args.command == "users":
+            return _users(args, sys.stdout)
+        if args.command == "demo":
+            return _demo_serve(args.port, sys.stdout)
+        return _tui(args)
+    except KeytuiError as exc:
+        _fail(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        _fail("Interrupted.")
+        return 130
+
+
+def _fail(message: str) -> None:
+    print(f"keytui: {message}", file=sys.stderr)
+
+
+def _target(args: argparse.Namespace) -> AwsTarget:
+    from keytui.core.aws import AwsTarget
+
+    return AwsTarget(profile=args.profile, region=args.region)
+
+
+def _services(target: AwsTarget, *, demo: bool = False, tolerate_errors: bool = False) -> Services:
+    from keytui.core.settings import load_settings
+    from keytui.services import build_services
+
+    return build_services(target, load_settings(), demo=demo, tolerate_errors=tolerate_errors)
+
+
+def _users(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+
+    from keytui.core import present
+    from keytui.core.profiles import profiles_by_key_id
+
+    services = _services(_target(args))
+    source = services.credential_source()
+    for warning in source.warnings:
+        _fail(f"warning: {warning}")
+    identity = services.identity()
+    if not args.json and out.isatty():
+        print(f"{identity.name} in account {identity.account} (via {source.label}); loading…", file=sys.stderr)
+    inventory = services.load_inventory()
+    holders = profiles_by_key_id(services.local_profiles())
+    now, thresholds = services.clock.now(), services.settings.thresholds
+    if args.json:
+        json.dump(present.inventory_json(inventory, identity, thresholds, holders, now), out, indent=2)
+        out.write("\n")
+    else:
+        from keytui.users_table import write_table
+
+        write_table(out, inventory, thresholds, holders, now, color=out.isatty() and not _no_color())
+    unknown = inventory.unknown_users
+    if unknown:
+        names = ", ".join(f"{u.name} ({u.keys_unknown_reason()})" for u in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        _fail(
+            f"the keys of {len(unknown)} user(s) could not be read: {names}{more}. They are shown as unknown; "
+            "the listing is incomplete, so keytui drew no conclusions about them."
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _no_color() -> bool:
+    import os
+
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def _demo_serve(port: int, out: TextIO) -> int:
+    import threading
+
+    from keytui.demo import DEMO_PROFILE, DemoAccount
+
+    demo = DemoAccount(port=port).start()
+    try:
+        print(
+            f"keytui demo account serving on {demo.endpoint_url} (Ctrl-C to stop).\n"
+            "In another shell, point the AWS CLI, SDKs and keytui at it:\n\n"
+            f"  export AWS_ENDPOINT_URL={demo.endpoint_url}\n"
+            f"  export AWS_CONFIG_FILE={demo.config_file}\n"
+            f"  export AWS_SHARED_CREDENTIALS_FILE={demo.credentials_file}\n"
+            f"  export AWS_PROFILE={DEMO_PROFILE}\n\n"
+            "then e.g.: keytui users",
+            file=out,
+            flush=True,
+        )
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("\nDemo account stopped; its temporary files are deleted.", file=out)
+    finally:
+        demo.stop()
+    return EXIT_OK
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from keytui.ui.app import run_app
+
+    if args.demo:
+        from keytui.demo import DemoAccount
+
+        with DemoAccount() as demo:
+            services = _services(demo.target(), demo=True, tolerate_errors=True)
+            return run_app(services, lambda profile: _services(demo.target(profile), demo=True, tolerate_errors=True))
+    from keytui.core.aws import AwsTarget
+
+    services = _services(_target(args), tolerate_errors=True)
+    return run_app(services, lambda profile: _services(AwsTarget(profile=profile, region=args.region), tolerate_errors=True))

@@ -1,0 +1,193 @@
+"""The connection to AWS: one botocore session per target, clients cached per service, retries and
+endpoints configured the way the AWS CLI does it.
+
+`AwsTarget` says where to connect; everything not given explicitly is resolved by botocore itself from
+AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_ENDPOINT_URL, AWS_REGION and the files.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import botocore.session
+import dateutil.parser
+from botocore.config import Config
+from botocore import exceptions as bce
+
+from keytui.core.errors import NoCredentialsError, ProfileNotFoundError, aws_errors, translate
+from keytui.core.models import CredentialSource, Identity
+
+# IAM and STS are global; any region works for them. This one is used only if nothing is configured.
+FALLBACK_REGION = "us-east-1"
+
+_METHOD_LABELS = {
+    "env": "environment variables",
+    "explicit": "explicit keys",
+    "shared-credentials-file": "credentials file",
+    "config-file": "config file",
+    "custom-process": "credential_process",
+    "assume-role": "assumed role",
+    "assume-role-with-web-identity": "web identity",
+    "sso": "IAM Identity Center (SSO)",
+    "login": "aws login",
+    "iam-role": "instance profile (IMDS)",
+    "container-role": "container role",
+    "boto-config": "boto config",
+}
+
+
+def parse_utc(value: object) -> datetime:
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    parsed = dateutil.parser.parse(str(value))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    profile: str | None = None
+    region: str | None = None
+    # An explicit endpoint wins over AWS_ENDPOINT_URL (the demo uses it so a user's env cannot redirect it).
+    endpoint_url: str | None = None
+    config_file: str | None = None
+    credentials_file: str | None = None
+    retry_mode: str = "standard"
+    max_attempts: int = 8
+    max_pool_connections: int = 32
+
+
+class AwsSession:
+    """One set of credentials and the clients built from it. Thread-safe: workers share it."""
+
+    def __init__(self, target: AwsTarget) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._botocore = self._build()
+
+    def _build(self) -> botocore.session.Session:
+        session = botocore.session.Session()
+        # Every datetime keytui handles is aware UTC; botocore would read an offset-less timestamp
+        # (moto sends those) as local time and shift every age by the machine's UTC offset.
+        session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_utc)
+        if self.target.config_file:
+            session.set_config_variable("config_file", self.target.config_file)
+        if self.target.credentials_file:
+            session.set_config_variable("credentials_file", self.target.credentials_file)
+        if self.target.profile:
+            if self.target.profile not in session.available_profiles:
+                raise self.profile_not_found(session, self.target.profile)
+            session.set_config_variable("profile", self.target.profile)
+        else:
+            env_profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+            if env_profile and env_profile not in session.available_profiles:
+                raise self.profile_not_found(session, env_profile)
+        return session
+
+    @staticmethod
+    def profile_not_found(session: botocore.session.Session, profile: str) -> ProfileNotFoundError:
+        paths = [
+            os.path.expanduser(session.get_config_variable("config_file")),
+            os.path.expanduser(session.get_config_variable("credentials_file")),
+        ]
+        return ProfileNotFoundError(profile, paths, session.available_profiles)
+
+    # -- what the session is ------------------------------------------------------------------------
+
+    @property
+    def profile(self) -> str | None:
+        return self.target.profile or self._botocore.get_config_variable("profile")
+
+    @property
+    def region(self) -> str:
+        return self.target.region or self._botocore.get_config_variable("region") or FALLBACK_REGION
+
+    @property
+    def available_profiles(self) -> list[str]:
+        return list(self._botocore.available_profiles)
+
+    @property
+    def config_paths(self) -> tuple[str, str]:
+        return (
+            os.path.expanduser(self._botocore.get_config_variable("config_file")),
+            os.path.expanduser(self._botocore.get_config_variable("credentials_file")),
+        )
+
+    def profile_config(self) -> Mapping[str, Mapping[str, str]]:
+        """Every profile of the config and credentials files, as botocore parsed them (merged)."""
+        return self._botocore.full_config.get("profiles", {})
+
+    def credential_source(self) -> CredentialSource:
+        """Resolve the credentials (without calling AWS) and say where they come from."""
+        with aws_errors("load AWS credentials"):
+            creds = self._botocore.get_credentials()
+        if creds is None:
+            raise NoCredentialsError(self.profile)
+        method = getattr(creds, "method", "unknown")
+        label = _METHOD_LABELS.get(method, method)
+        if method == "shared-credentials-file":
+            label = f"credentials file {self.config_paths[1]}"
+        elif method == "config-file":
+            label = f"config file {self.config_paths[0]}"
+        profile = None if method == "env" else (self.profile or "default")
+        return CredentialSource(
+            profile=profile,
+            method=method,
+            label=label,
+            key_id=creds.access_key if creds.access_key else None,
+            warnings=self._override_warnings(method),
+        )
+
+    def _override_warnings(self, method: str) -> tuple[str, ...]:
+        env_keys = bool(os.environ.get("AWS_ACCESS_KEY_ID"))
+        env_profile = os.environ.get("AWS_PROFILE")
+        if method == "env" and env_profile:
+            return (
+                f"AWS_ACCESS_KEY_ID in the environment overrides AWS_PROFILE={env_profile}: "
+                "keytui is acting with the environment's key, not that profile's.",
+            )
+        if env_keys and self.target.profile:
+            return (
+                f"AWS_ACCESS_KEY_ID is set in the environment but ignored: --profile {self.target.profile} "
+                "was given, and its own credentials are used.",
+            )
+        return ()
+
+    # -- clients --------------------------------------------------------------------------------------
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                client = self._create_client(service)
+                self._clients[service] = client
+            return client
+
+    def _create_client(self, service: str) -> Any:
+        config = Config(
+            retries={"mode": self.target.retry_mode, "max_attempts": self.target.max_attempts},
+            max_pool_connections=self.target.max_pool_connections,
+            connect_timeout=5,
+            read_timeout=30,
+            user_agent_extra="keytui",
+        )
+        kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
+        if self.target.endpoint_url:
+            kwargs["endpoint_url"] = self.target.endpoint_url
+        try:
+            return self._botocore.create_client(service, **kwargs)
+        except (bce.BotoCoreError, bce.ClientError) as exc:
+            raise translate(exc, f"connect to {service.upper()}") from exc
+
+    def caller_identity(self) -> Identity:
+        self.credential_source()  # a clear "no credentials" before botocore's terse one
+        with aws_errors("check who these credentials belong to (sts get-caller-identity)"):
+            answer = self.client("sts").get_caller_identity()
+        return Identity(account=answer["Account"], arn=answer["Arn"], user_id=answer["UserId"])

@@ -1,0 +1,206 @@
+"""The embedded demo account: a moto server on 127.0.0.1 seeded with a realistic, slightly neglected
+AWS account, plus throw-away AWS config files pointing at it. Used by `keytui --demo`, `keytui demo serve`,
+the tests and the benchmarks. Never reads or writes the user's ~/.aws or keyring.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from keytui.core.aws import AwsTarget
+
+DEMO_ACCOUNT_ID = "123456789012"
+DEMO_REGION = "us-east-1"
+DEMO_PROFILE = "demo"
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    age_days: int
+    active: bool = True
+    # Days since last use; None = never used.
+    used_days_ago: int | None = None
+    service: str = "iam"
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    name: str
+    path: str = "/"
+    console: bool = False
+    mfa: bool = False
+    keys: tuple[DemoKey, ...] = ()
+    age_days: int = 700
+    # The local profile (in the demo's credentials file) that holds this user's first key.
+    profile: str | None = None
+
+
+K = DemoKey
+# Chosen so that every state keytui shows appears at least once: keys 5, 95 and 400 days old, inactive
+# keys, never-used keys, keys last used 60 days ago from various services and regions, users with and
+# without MFA, console users without MFA, users at the two-key limit, nested paths.
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("ops-admin", "/ops/", console=True, mfa=True, keys=(K(5, used_days_ago=0, service="sts"),), profile=DEMO_PROFILE),
+    DemoUser("alice", "/eng/", console=True, mfa=True,
+             keys=(K(400, used_days_ago=1, service="s3", region="eu-west-1"), K(5, used_days_ago=0, service="sts"))),
+    DemoUser("bob", "/eng/", console=True, keys=(K(95, used_days_ago=60, service="ec2", region="us-west-2"),), profile="bob-laptop"),
+    DemoUser("carol", "/eng/", console=True, mfa=True, keys=(K(5, used_days_ago=2, service="lambda", region="eu-central-1"),)),
+    DemoUser("dave", "/eng/backend/", keys=(K(400),)),
+    DemoUser("erin", "/eng/backend/", console=True, mfa=True,
+             keys=(K(95, active=False, used_days_ago=80, service="dynamodb", region="us-east-2"), K(5, used_days_ago=0, service="dynamodb", region="us-east-2"))),
+    DemoUser("frank", "/ops/", console=True, keys=(K(400, used_days_ago=3, service="cloudformation"),)),
+    DemoUser("grace", "/ops/", console=True, mfa=True),
+    DemoUser("heidi", "/finance/", console=True),
+    DemoUser("ivan", "/finance/", console=True, mfa=True, keys=(K(62, used_days_ago=9, service="ce"),)),
+    DemoUser("judy", "/eng/frontend/", console=True, mfa=True, keys=(K(30, used_days_ago=0, service="cloudfront"),)),
+    DemoUser("mallory", "/contractors/", console=True, keys=(K(400, used_days_ago=60, service="s3", region="ap-southeast-2"),)),
+    DemoUser("niaj", "/eng/data/", keys=(K(95, used_days_ago=60, service="athena", region="eu-west-1"), K(75, used_days_ago=1, service="glue", region="eu-west-1"))),
+    DemoUser("olivia", "/eng/data/", console=True, mfa=True, keys=(K(12, used_days_ago=0, service="s3", region="eu-west-1"),)),
+    DemoUser("peggy", "/support/", console=True),
+    DemoUser("rupert", "/support/", console=True, keys=(K(5),)),
+    DemoUser("sybil", "/security/", console=True, mfa=True, keys=(K(44, used_days_ago=0, service="securityhub"),)),
+    DemoUser("trent", "/security/", console=True, mfa=True),
+    DemoUser("victor", "/eng/mobile/", console=True, keys=(K(130, used_days_ago=60, service="sns", region="us-west-1"),)),
+    DemoUser("walter", "/eng/mobile/", console=True, mfa=True, keys=(K(400, active=False, used_days_ago=380, service="s3"),)),
+    DemoUser("ci-deploy", "/service/",
+             keys=(K(400, used_days_ago=0, service="ecr"), K(95, active=False, used_days_ago=200, service="ecr"))),
+    DemoUser("backup-bot", "/service/", keys=(K(95, used_days_ago=60, service="s3", region="us-east-2"),)),
+    DemoUser("terraform", "/service/", keys=(K(5, used_days_ago=0, service="sts"),)),
+    DemoUser("grafana-reader", "/service/", keys=(K(400, used_days_ago=60, service="cloudwatch", region="eu-west-1"),)),
+    DemoUser("legacy-etl", "/service/", keys=(K(400, active=False, used_days_ago=300, service="redshift", region="us-west-2"),)),
+    DemoUser("github-actions", "/service/", keys=(K(95, used_days_ago=0, service="s3"),)),
+    DemoUser("slack-notifier", "/service/", keys=(K(400),)),
+    DemoUser("marketing-site", "/service/web/", keys=(K(200, used_days_ago=14, service="s3", region="eu-west-3"),)),
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """0600 from the first byte, then an atomic rename (the demo files hold moto's fake secrets)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def reset_moto() -> None:
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def seed(users: tuple[DemoUser, ...] = DEMO_USERS, now: datetime | None = None) -> dict[str, tuple[str, str]]:
+    """Create `users` in moto's in-process IAM backend with backdated keys and last uses.
+    Returns {profile: (access key id, secret)} for the users that have a local profile."""
+    from moto.iam.models import AccessKeyLastUsed, iam_backends
+
+    backend = iam_backends[DEMO_ACCOUNT_ID]["aws"]
+    # moto keeps naive UTC datetimes.
+    now = (now or datetime.now(timezone.utc)).replace(tzinfo=None)
+    credentials: dict[str, tuple[str, str]] = {}
+    for spec in users:
+        user = backend.create_user(DEMO_REGION, spec.name, spec.path)
+        user.create_date = now - timedelta(days=spec.age_days, hours=3)
+        if spec.console:
+            # A random console password nobody knows: only its existence matters to the inventory.
+            backend.create_login_profile(spec.name, secrets.token_urlsafe(16))
+        if spec.mfa:
+            device = backend.create_virtual_mfa_device(spec.name, "/")
+            backend.enable_mfa_device(spec.name, device.serial_number, "123456", "654321")
+        for index, key_spec in enumerate(spec.keys):
+            key = backend.create_access_key(spec.name, status="Active" if key_spec.active else "Inactive")
+            key.create_date = now - timedelta(days=key_spec.age_days, minutes=7 * index + 11)
+            if key_spec.used_days_ago is not None:
+                key.last_used = AccessKeyLastUsed(
+                    timestamp=now - timedelta(days=key_spec.used_days_ago, hours=1),
+                    service=key_spec.service,
+                    region=key_spec.region,
+                )
+            if index == 0 and spec.profile:
+                credentials[spec.profile] = (key.access_key_id, key.secret_access_key)
+    return credentials
+
+
+@dataclass
+class DemoAccount:
+    """A running demo: moto server thread, seeded backend and private AWS config files."""
+
+    port: int = 0
+    users: tuple[DemoUser, ...] = DEMO_USERS
+    home: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="keytui-demo-")))
+    _server: object | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def config_file(self) -> Path:
+        return self.home / "aws" / "config"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.home / "aws" / "credentials"
+
+    def target(self, profile: str | None = DEMO_PROFILE) -> AwsTarget:
+        return AwsTarget(
+            profile=profile,
+            region=DEMO_REGION,
+            endpoint_url=self.endpoint_url,
+            config_file=str(self.config_file),
+            credentials_file=str(self.credentials_file),
+        )
+
+    def start(self) -> DemoAccount:
+        from moto.server import ThreadedMotoServer
+
+        # werkzeug logs every request to stderr, which would scribble over the TUI.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        os.chmod(self.home, 0o700)
+        self.port = self.port or free_port()
+        reset_moto()
+        credentials = seed(self.users)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        server.start()
+        self._server = server
+        self._write_config(credentials)
+        return self
+
+    def _write_config(self, credentials: dict[str, tuple[str, str]]) -> None:
+        aws_dir = self.config_file.parent
+        aws_dir.mkdir(mode=0o700, exist_ok=True)
+        config = [f"# keytui demo account ({self.endpoint_url}); deleted when the demo stops.\n"]
+        creds = []
+        for profile, (key_id, secret) in credentials.items():
+            section = "default" if profile == "default" else f"profile {profile}"
+            config.append(f"[{section}]\nregion = {DEMO_REGION}\nendpoint_url = {self.endpoint_url}\n\n")
+            creds.append(f"[{profile}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n\n")
+        _write_private(self.config_file, "".join(config))
+        _write_private(self.credentials_file, "".join(creds))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()  # type: ignore[attr-defined]
+            self._server = None
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> DemoAccount:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
