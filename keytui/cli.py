@@ -125,12 +125,9 @@ def _no_color() -> bool:
 
 
 def _demo_serve(port: int, out: TextIO) -> int:
-    import threading
-
     from keytui.demo import DEMO_PROFILE, DemoAccount
 
-    demo = DemoAccount(port=port).start()
-    try:
+    def ready(demo: DemoAccount) -> None:
         print(
             f"keytui demo account serving on {demo.endpoint_url} (Ctrl-C to stop).\n"
             "In another shell, point the AWS CLI, SDKs and keytui at it:\n\n"
@@ -142,11 +139,11 @@ def _demo_serve(port: int, out: TextIO) -> int:
             file=out,
             flush=True,
         )
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        print("\nDemo account stopped; its temporary files are deleted.", file=out)
-    finally:
-        demo.stop()
+
+    # Ctrl-C, SIGTERM (systemd, docker stop, kill) and SIGHUP (terminal closed) all stop the server and
+    # delete the temporary files, which hold moto's fake secrets.
+    DemoAccount(port=port).serve(ready)
+    print("\nDemo account stopped; its temporary files are deleted.", file=out, flush=True)
     return EXIT_OK
 
 

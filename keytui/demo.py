@@ -5,12 +5,18 @@ the tests and the benchmarks. Never reads or writes the user's ~/.aws or keyring
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import random
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -83,6 +89,47 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
+_BULK_PATHS = ("/eng/", "/eng/backend/", "/eng/data/", "/ops/", "/service/", "/support/", "/finance/")
+_BULK_SERVICES = (("s3", "eu-west-1"), ("sts", "us-east-1"), ("ec2", "us-west-2"), ("dynamodb", "us-east-2"),
+                  ("lambda", "eu-central-1"), ("ecr", "us-east-1"), ("cloudwatch", "eu-west-1"))
+_BULK_AGES = (5, 12, 30, 62, 95, 130, 200, 400, 900)
+
+
+def bulk_users(count: int, *, seed: int = 0, profile: str | None = DEMO_PROFILE) -> tuple[DemoUser, ...]:
+    """`count` generated users for benchmarks and load tests, deterministic for a given `seed`.
+
+    Every user has one or two keys (about a third have two; some second keys are inactive); about a
+    quarter of the keys were never used, the rest were last used 0–120 days ago from a handful of
+    services and regions; key ages run from 5 to 900 days; about half are console users, half of those
+    with MFA. Names (`bulk-00001` …) never clash with DEMO_USERS. The first user's first key is held by
+    local profile `profile` (None: no profile), so the account can be reached with static credentials.
+    """
+    rng = random.Random(seed)
+    users = []
+    for index in range(count):
+        keys = []
+        for slot in range(2 if rng.random() < 0.35 else 1):
+            used = None if rng.random() < 0.25 else rng.randint(0, 120)
+            service, region = rng.choice(_BULK_SERVICES)
+            age = rng.choice(_BULK_AGES)
+            if used is not None:
+                used = min(used, age)
+            keys.append(K(age, active=slot == 0 or rng.random() < 0.7, used_days_ago=used, service=service, region=region))
+        console = rng.random() < 0.5
+        users.append(
+            DemoUser(
+                f"bulk-{index + 1:05d}",
+                rng.choice(_BULK_PATHS),
+                console=console,
+                mfa=console and rng.random() < 0.5,
+                keys=tuple(keys),
+                age_days=max(k.age_days for k in keys) + rng.randint(0, 30),
+                profile=profile if index == 0 else None,
+            )
+        )
+    return tuple(users)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -96,6 +143,16 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
+
+
+def _stable_key_id(backend: object, key: object, seed_text: str) -> None:
+    """Give a seeded key a deterministic id, so screenshots and snapshots do not change between runs."""
+    digest = hashlib.sha256(seed_text.encode()).digest()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    new_id = "AKIA" + "".join(alphabet[b % 32] for b in digest[:16])
+    keys = backend.access_keys  # type: ignore[attr-defined]
+    keys[new_id] = keys.pop(key.access_key_id)  # type: ignore[attr-defined]
+    key.access_key_id = new_id  # type: ignore[attr-defined]
 
 
 def reset_moto() -> None:
@@ -124,6 +181,7 @@ def seed(users: tuple[DemoUser, ...] = DEMO_USERS, now: datetime | None = None) 
             backend.enable_mfa_device(spec.name, device.serial_number, "123456", "654321")
         for index, key_spec in enumerate(spec.keys):
             key = backend.create_access_key(spec.name, status="Active" if key_spec.active else "Inactive")
+            _stable_key_id(backend, key, f"{spec.name}/{index}")
             key.create_date = now - timedelta(days=key_spec.age_days, minutes=7 * index + 11)
             if key_spec.used_days_ago is not None:
                 key.last_used = AccessKeyLastUsed(
@@ -171,14 +229,18 @@ class DemoAccount:
 
         # werkzeug logs every request to stderr, which would scribble over the TUI.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        os.chmod(self.home, 0o700)
-        self.port = self.port or free_port()
-        reset_moto()
-        credentials = seed(self.users)
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        server.start()
-        self._server = server
-        self._write_config(credentials)
+        try:
+            os.chmod(self.home, 0o700)
+            self.port = self.port or free_port()
+            reset_moto()
+            credentials = seed(self.users)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+            server.start()
+            self._server = server
+            self._write_config(credentials)
+        except BaseException:
+            self.stop()  # a failed start leaves no temporary files behind
+            raise
         return self
 
     def _write_config(self, credentials: dict[str, tuple[str, str]]) -> None:
@@ -204,3 +266,66 @@ class DemoAccount:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def serve(self, on_ready: Callable[[DemoAccount], None] | None = None) -> None:
+        """Start, call `on_ready(self)`, then serve until Ctrl-C, SIGTERM or SIGHUP. However it ends (a
+        signal, an error, a signal during start-up), the server is stopped and the temporary files, which
+        hold moto's fake secrets, are deleted. Call from the main thread (signal handlers live there)."""
+        stop = threading.Event()
+        with _signals_set(stop, (signal.SIGTERM, signal.SIGHUP)):
+            try:
+                self.start()
+                if on_ready is not None:
+                    on_ready(self)
+                stop.wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+                with _signals_set(stop, (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):
+                    self.stop()
+
+
+@contextmanager
+def _signals_set(event: threading.Event, signals: Sequence[signal.Signals]) -> Iterator[None]:
+    """While inside, each of `signals` sets `event` instead of its default action."""
+    previous = {sig: signal.signal(sig, lambda *_: event.set()) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m keytui.demo [--users N] [--port P]`: serve a demo account (the built-in one, or N generated
+    users) until SIGTERM/SIGINT, for benchmarks and scripts. Prints one JSON line when ready: endpoint_url,
+    config_file, credentials_file, profile, users."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m keytui.demo", description=main.__doc__)
+    parser.add_argument("--users", type=int, default=0, help="serve N generated users instead of the built-in demo")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generated users (default 0)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    args = parser.parse_args(argv)
+    users = bulk_users(args.users, seed=args.seed) if args.users > 0 else DEMO_USERS
+
+    def ready(demo: DemoAccount) -> None:
+        info = {
+            "endpoint_url": demo.endpoint_url,
+            "config_file": str(demo.config_file),
+            "credentials_file": str(demo.credentials_file),
+            "profile": DEMO_PROFILE,
+            "users": len(demo.users),
+        }
+        print(json.dumps(info), flush=True)
+
+    DemoAccount(port=args.port, users=users).serve(ready)
+    print("keytui demo stopped; its temporary files are deleted.", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

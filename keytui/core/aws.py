@@ -132,10 +132,9 @@ class AwsSession:
             raise NoCredentialsError(self.profile)
         method = getattr(creds, "method", "unknown")
         label = _METHOD_LABELS.get(method, method)
-        if method == "shared-credentials-file":
-            label = f"credentials file {self.config_paths[1]}"
-        elif method == "config-file":
-            label = f"config file {self.config_paths[0]}"
+        path = {"shared-credentials-file": self.config_paths[1], "config-file": self.config_paths[0]}.get(method)
+        if path:
+            label = f"{label} {path}"
         profile = None if method == "env" else (self.profile or "default")
         return CredentialSource(
             profile=profile,
@@ -143,6 +142,7 @@ class AwsSession:
             label=label,
             key_id=creds.access_key if creds.access_key else None,
             warnings=self._override_warnings(method),
+            path=path,
         )
 
     def _override_warnings(self, method: str) -> tuple[str, ...]:

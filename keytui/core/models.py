@@ -201,7 +201,13 @@ class CredentialSource:
     label: str
     key_id: str | None = None
     warnings: tuple[str, ...] = ()
+    path: str | None = None  # the file the credentials were read from, when there is one
 
     @property
     def masked_key_id(self) -> str:
         return mask_key_id(self.key_id)
+
+    @property
+    def short_label(self) -> str:
+        """The label without a file path, for narrow places such as the header."""
+        return self.label.removesuffix(f" {self.path}") if self.path else self.label

@@ -28,6 +28,8 @@ class AwsSettings:
 class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     aws: AwsSettings = field(default_factory=AwsSettings)
+    # [keys]: binding id -> key(s), e.g. "users.refresh" = "f5" (Textual's App.set_keymap).
+    keymap: tuple[tuple[str, str], ...] = ()
 
 
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -73,13 +75,17 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise KeytuiError(f"Could not read keytui settings {path}: {exc}. Fix or remove the file.") from None
-    unknown = set(data) - {"thresholds", "aws"}
+    unknown = set(data) - {"thresholds", "aws", "keys"}
     if unknown:
-        raise KeytuiError(f"Unknown section(s) in {path}: {', '.join(sorted(unknown))}. Known: thresholds, aws.")
+        raise KeytuiError(f"Unknown section(s) in {path}: {', '.join(sorted(unknown))}. Known: thresholds, aws, keys.")
+    keys = data.get("keys", {})
+    if not all(isinstance(v, str) for v in keys.values()):
+        raise KeytuiError(f"Every entry of [keys] in {path} must be a binding id = \"key\" string.")
     aws = _section(AwsSettings, "aws", data.get("aws", {}), environ, str(path))
     if aws.retry_mode not in {"standard", "adaptive", "legacy"}:
         raise KeytuiError(f"Setting aws.retry_mode must be standard or adaptive, got {aws.retry_mode!r} ({path}).")
     return Settings(
         thresholds=_section(Thresholds, "thresholds", data.get("thresholds", {}), environ, str(path)),
         aws=aws,
+        keymap=tuple(sorted(keys.items())),
     )

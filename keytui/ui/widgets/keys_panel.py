@@ -1,0 +1,79 @@
+"""The keys of the selected user: masked id, status, age, last use with service and region, and which
+local profile holds the key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from keytui.core import present
+from keytui.core.models import AgeLevel, IamUser, Thresholds
+from keytui.ui.cells import Cell
+
+
+class KeysPanel(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static("", id="keys-title")
+        table: DataTable[Cell] = DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+        table.add_column("Key", key="key")
+        table.add_column("Status", key="status")
+        table.add_column("Age", key="age")
+        table.add_column("Last used", key="last_used")
+        table.add_column("Local profile", key="profile")
+        yield table
+        yield Static("", id="keys-note")
+
+    def show_user(
+        self,
+        user: IamUser | None,
+        now: datetime,
+        thresholds: Thresholds,
+        holders: dict[str, tuple[str, ...]],
+        level_style: Callable[[AgeLevel], str],
+    ) -> None:
+        title = self.query_one("#keys-title", Static)
+        note = self.query_one("#keys-note", Static)
+        table = self.query_one("#keys", DataTable)
+        selected = table.cursor_row
+        table.clear()
+        if user is None:
+            title.update("No user selected")
+            note.update("")
+            return
+        mfa = {True: "MFA on", False: "no MFA", None: "MFA unknown"}[user.mfa_active]
+        console = {True: "console password", False: "no console", None: "console unknown"}[user.console]
+        title.update(f"[b]{user.name}[/b]  {user.arn}  ·  {mfa}  ·  {console}")
+        if user.keys is None:
+            note.update(f"Keys: {user.keys_unknown_reason()}. keytui shows nothing rather than a guess; "
+                        "refresh with ctrl+r.")
+            return
+        if not user.keys:
+            note.update("No access keys.")
+            return
+        for key in user.keys:
+            age = key.age_days(now)
+            level = thresholds.age_level(age) if key.active else None
+            profiles = ", ".join(holders.get(key.key_id or "", ()))
+            table.add_row(
+                Cell(key.masked_id),
+                Cell(key.status, style="" if key.active else "dim"),
+                Cell(present.days_text(age), sort_key=age, style=level_style(level) if level else "dim"),
+                Cell(present.key_last_used_text(key, now)),
+                Cell(profiles or "-"),
+                key=key.key_id or f"slot-{key.created.isoformat()}",
+            )
+        if table.row_count:
+            table.move_cursor(row=min(selected, table.row_count - 1), animate=False)
+        unused = [k for k in user.keys if k.active and present.unused(k, now, thresholds)]
+        notes = []
+        if not user.keys_complete:
+            notes.append("Key ids still loading (ages from the credential report).")
+        if len(user.keys) >= 2:
+            notes.append("At AWS's limit of two keys (inactive keys count).")
+        if unused and user.keys_complete:
+            notes.append(f"{len(unused)} active key(s) unused for {thresholds.unused_days}+ days.")
+        note.update("  ".join(notes))
