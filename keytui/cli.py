@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from keytui.core.aws import AwsTarget
+    from keytui.core.models import IamUser
     from keytui.services import Services
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -36,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     users = commands.add_parser("users", parents=[common], help="inventory: users, keys, ages, last use, MFA")
     users.add_argument("--json", action="store_true", help="stable JSON (schema keytui.users/1, see README)")
 
+    from keytui import cli_vault
+
+    cli_vault.add_parsers(commands, common)
+
     demo = commands.add_parser("demo", help="the embedded demo account")
     demo_commands = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND", required=True)
     serve = demo_commands.add_parser("serve", help="serve the demo account on 127.0.0.1 until Ctrl-C")
@@ -55,12 +60,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "users":
             return _users(args, sys.stdout)
+        if args.command in {"vault", "credential-process", "exec"}:
+            from keytui import cli_vault
+
+            if args.command == "vault":
+                return cli_vault.vault_command(args, sys.stdout)
+            if args.command == "credential-process":
+                return cli_vault.credential_process(args.profile, sys.stdout)
+            return cli_vault.exec_command(args.profile, args.command_args)
         if args.command == "demo":
             return _demo_serve(args.port, sys.stdout)
         return _tui(args)
     except KeytuiError as exc:
         _fail(str(exc))
-        return EXIT_FAILURE
+        return EXIT_USAGE if exc.code == "Usage" else EXIT_FAILURE
     except KeyboardInterrupt:
         _fail("Interrupted.")
         return 130
@@ -108,14 +121,23 @@ def _users(args: argparse.Namespace, out: TextIO) -> int:
         write_table(out, inventory, thresholds, holders, now, color=out.isatty() and not _no_color())
     unknown = inventory.unknown_users
     if unknown:
-        names = ", ".join(f"{u.name} ({u.keys_unknown_reason()})" for u in unknown[:5])
+        names = ", ".join(f"{u.name} ({_unknown_reason(u)})" for u in unknown[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        users = "user" if len(unknown) == 1 else "users"
         _fail(
-            f"the keys of {len(unknown)} user(s) could not be read: {names}{more}. They are shown as unknown; "
+            f"The keys of {len(unknown)} {users} could not be read: {names}{more}. They are shown as unknown; "
             "the listing is incomplete, so keytui drew no conclusions about them."
         )
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _unknown_reason(user: IamUser) -> str:
+    """`unknown (AccessDenied)` -> `AccessDenied`: the sentence already says the keys are unknown."""
+    reason = user.keys_unknown_reason() or "not read"
+    if reason.startswith("unknown (") and reason.endswith(")"):
+        return reason[len("unknown (") : -1]
+    return reason
 
 
 def _no_color() -> bool:

@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import botocore.session
@@ -20,7 +20,8 @@ from botocore.config import Config
 from botocore import exceptions as bce
 
 from keytui.core.errors import NoCredentialsError, ProfileNotFoundError, aws_errors, translate
-from keytui.core.models import CredentialSource, Identity
+from keytui.core.masking import Secret
+from keytui.core.models import CredentialSource, Identity, LongTermKey, SessionCredentials
 
 # IAM and STS are global; any region works for them. This one is used only if nothing is configured.
 FALLBACK_REGION = "us-east-1"
@@ -145,6 +146,19 @@ class AwsSession:
             path=path,
         )
 
+    def resolved_credentials(self) -> LongTermKey | SessionCredentials:
+        """The credentials botocore resolves for this profile (any provider: file, SSO, role, process)."""
+        with aws_errors(f"load the credentials of profile '{self.profile or 'default'}'"):
+            creds = self._botocore.get_credentials()
+            frozen = creds.get_frozen_credentials() if creds else None
+        if frozen is None:
+            raise NoCredentialsError(self.profile)
+        if frozen.token:
+            # Refreshable credentials know their expiry; static ones with a token do not (assume 1 h left).
+            expiry = getattr(creds, "_expiry_time", None) or datetime.now(timezone.utc) + timedelta(hours=1)
+            return SessionCredentials(frozen.access_key, Secret(frozen.secret_key), Secret(frozen.token), expiry)
+        return LongTermKey(frozen.access_key, Secret(frozen.secret_key))
+
     def _override_warnings(self, method: str) -> tuple[str, ...]:
         env_keys = bool(os.environ.get("AWS_ACCESS_KEY_ID"))
         env_profile = os.environ.get("AWS_PROFILE")
@@ -191,3 +205,22 @@ class AwsSession:
         with aws_errors("check who these credentials belong to (sts get-caller-identity)"):
             answer = self.client("sts").get_caller_identity()
         return Identity(account=answer["Account"], arn=answer["Arn"], user_id=answer["UserId"])
+
+
+def identity_for_key(key: LongTermKey, target: AwsTarget, region: str | None = None) -> Identity:
+    """`sts get-caller-identity` signed with `key` itself (not with the session's credentials): proves a
+    key works and says whose it is."""
+    session = botocore.session.Session()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_utc)
+    kwargs: dict[str, Any] = {
+        "region_name": region or target.region or FALLBACK_REGION,
+        "aws_access_key_id": key.access_key_id,
+        "aws_secret_access_key": key.secret.reveal(),
+        "config": Config(retries={"mode": target.retry_mode, "max_attempts": 3}, connect_timeout=5, read_timeout=15),
+    }
+    endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    with aws_errors(f"check key {key.access_key_id[:4]}…{key.access_key_id[-4:]} with sts get-caller-identity"):
+        answer = session.create_client("sts", **kwargs).get_caller_identity()
+    return Identity(account=answer["Account"], arn=answer["Arn"], user_id=answer["UserId"])

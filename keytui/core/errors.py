@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from botocore import exceptions as bce
+# botocore is imported inside the functions that need it: the credential-process path imports these
+# error types and must stay free of botocore/boto3.
 
 
 class KeytuiError(Exception):
@@ -93,6 +94,8 @@ def _aws_message(action: str, code: str, detail: str) -> str:
 def translate(exc: Exception, action: str) -> KeytuiError:
     """Turn a botocore exception into the KeytuiError the user will read. `action` completes the sentence
     'Could not …', e.g. 'list access keys for alice'."""
+    from botocore import exceptions as bce
+
     if isinstance(exc, KeytuiError):
         return exc
     if isinstance(exc, bce.ClientError):
@@ -123,6 +126,8 @@ def translate(exc: Exception, action: str) -> KeytuiError:
 @contextmanager
 def aws_errors(action: str) -> Iterator[None]:
     """`with aws_errors("list users"): ...` — the only try/except around AWS calls."""
+    from botocore import exceptions as bce
+
     try:
         yield
     except (bce.BotoCoreError, bce.ClientError) as exc:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from keytui.core.clock import days_between
-from keytui.core.masking import mask_key_id
+from keytui.core.masking import Secret, mask_key_id
 
 
 class AgeLevel(enum.Enum):
@@ -211,3 +211,27 @@ class CredentialSource:
     def short_label(self) -> str:
         """The label without a file path, for narrow places such as the header."""
         return self.label.removesuffix(f" {self.path}") if self.path else self.label
+
+
+@dataclass(frozen=True)
+class LongTermKey:
+    """An IAM user's access key pair as the vault stores it. The secret stays wrapped (masked repr)."""
+
+    access_key_id: str
+    secret: Secret
+
+    @property
+    def temporary(self) -> bool:
+        """ASIA… ids are STS session keys: never to be stored or rotated as long-term keys."""
+        return self.access_key_id.startswith("ASIA")
+
+
+@dataclass(frozen=True)
+class SessionCredentials:
+    access_key_id: str
+    secret: Secret
+    token: Secret
+    expiration: datetime  # aware UTC
+
+    def valid_for(self, now: datetime) -> float:
+        return (self.expiration - now).total_seconds()

@@ -25,9 +25,18 @@ class AwsSettings:
 
 
 @dataclass(frozen=True)
+class VaultSettings:
+    # Store secrets in a plaintext/"alt" file keyring backend anyway. Off unless the user opts in.
+    allow_insecure_backend: bool = False
+    # Seconds before a session's expiry when it is no longer served (refreshed instead).
+    session_margin: int = 300
+
+
+@dataclass(frozen=True)
 class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     aws: AwsSettings = field(default_factory=AwsSettings)
+    vault: VaultSettings = field(default_factory=VaultSettings)
     # [keys]: binding id -> key(s), e.g. "users.refresh" = "f5" (Textual's App.set_keymap).
     keymap: tuple[tuple[str, str], ...] = ()
 
@@ -42,29 +51,58 @@ def settings_path(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(explicit) if explicit else config_dir(environ) / "config.toml"
 
 
-def _section(cls: type, name: str, values: Mapping[str, Any], environ: Mapping[str, str], source: str) -> Any:
+_KIND_WORDS = {int: "a whole number", str: "a string", bool: "true or false"}
+
+
+def _section(cls: type, name: str, values: Any, environ: Mapping[str, str], source: str) -> Any:
+    if not isinstance(values, Mapping):
+        # `thresholds = 5` instead of a [thresholds] table: say so rather than fail on it.
+        raise KeytuiError(f"[{name}] in {source} must be a table of settings, got {values!r}.")
     known = {f.name: f.type for f in fields(cls)}
     unknown = set(values) - set(known)
     if unknown:
         raise KeytuiError(f"Unknown setting(s) in [{name}] of {source}: {', '.join(sorted(unknown))}. "
                           f"Known: {', '.join(known)}.")
     merged = dict(values)
+    origin = dict.fromkeys(values, source)
     for key in known:
-        env_value = environ.get(f"KEYTUI_{name.upper()}_{key.upper()}")
+        variable = f"KEYTUI_{name.upper()}_{key.upper()}"
+        env_value = environ.get(variable)
         if env_value is not None:
             merged[key] = env_value
+            origin[key] = f"environment variable {variable}"
     converted: dict[str, Any] = {}
     defaults = cls()
     for key, value in merged.items():
         kind = type(getattr(defaults, key))
         try:
-            converted[key] = kind(value)
+            converted[key] = _convert(kind, value)
         except (TypeError, ValueError):
-            raise KeytuiError(f"Setting {name}.{key} must be a {kind.__name__}, got {value!r} ({source}).") from None
+            words = _KIND_WORDS.get(kind, f"a {kind.__name__}")
+            raise KeytuiError(f"Setting {name}.{key} must be {words}, got {value!r} ({origin[key]}).") from None
     try:
         return replace(defaults, **converted)
     except ValueError as exc:
-        raise KeytuiError(f"Invalid settings in [{name}] ({source}): {exc}.") from None
+        where = ", ".join(sorted(set(origin.values()))) or source
+        raise KeytuiError(f"Invalid settings in [{name}] ({where}): {exc}.") from None
+
+
+def _convert(kind: type, value: Any) -> Any:
+    if kind is bool and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(value)
+    if kind is bool and not isinstance(value, bool):
+        raise TypeError(value)
+    # int(True) == 1 and int(30.5) == 30: a TOML `warn_days = true` or `= 30.5` is a mistake, not a value.
+    if (kind is int and not isinstance(value, (int, str))) or (isinstance(value, bool) and kind is not bool):
+        raise TypeError(value)
+    if kind is str and not isinstance(value, str):
+        raise TypeError(value)
+    return kind(value)
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -75,17 +113,23 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise KeytuiError(f"Could not read keytui settings {path}: {exc}. Fix or remove the file.") from None
-    unknown = set(data) - {"thresholds", "aws", "keys"}
+    unknown = set(data) - {"thresholds", "aws", "vault", "keys"}
     if unknown:
-        raise KeytuiError(f"Unknown section(s) in {path}: {', '.join(sorted(unknown))}. Known: thresholds, aws, keys.")
+        raise KeytuiError(
+            f"Unknown section(s) in {path}: {', '.join(sorted(unknown))}. Known: thresholds, aws, vault, keys."
+        )
     keys = data.get("keys", {})
-    if not all(isinstance(v, str) for v in keys.values()):
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
         raise KeytuiError(f"Every entry of [keys] in {path} must be a binding id = \"key\" string.")
     aws = _section(AwsSettings, "aws", data.get("aws", {}), environ, str(path))
     if aws.retry_mode not in {"standard", "adaptive", "legacy"}:
         raise KeytuiError(f"Setting aws.retry_mode must be standard or adaptive, got {aws.retry_mode!r} ({path}).")
+    for key in ("concurrency", "max_attempts"):
+        if getattr(aws, key) < 1:
+            raise KeytuiError(f"Setting aws.{key} must be at least 1, got {getattr(aws, key)} ({path}).")
     return Settings(
         thresholds=_section(Thresholds, "thresholds", data.get("thresholds", {}), environ, str(path)),
         aws=aws,
+        vault=_section(VaultSettings, "vault", data.get("vault", {}), environ, str(path)),
         keymap=tuple(sorted(keys.items())),
     )
