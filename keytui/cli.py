@@ -89,11 +89,15 @@ def _target(args: argparse.Namespace) -> AwsTarget:
     return AwsTarget(profile=args.profile, region=args.region)
 
 
-def _services(target: AwsTarget, *, demo: bool = False, tolerate_errors: bool = False) -> Services:
+def _services(
+    target: AwsTarget, *, demo: bool = False, tolerate_errors: bool = False, keyring: object = None
+) -> Services:
     from keytui.core.settings import load_settings
     from keytui.services import build_services
 
-    return build_services(target, load_settings(), demo=demo, tolerate_errors=tolerate_errors)
+    return build_services(
+        target, load_settings(), demo=demo, tolerate_errors=tolerate_errors, keyring_backend=keyring
+    )
 
 
 def _users(args: argparse.Namespace, out: TextIO) -> int:
@@ -156,7 +160,9 @@ def _demo_serve(port: int, out: TextIO) -> int:
             f"  export AWS_ENDPOINT_URL={demo.endpoint_url}\n"
             f"  export AWS_CONFIG_FILE={demo.config_file}\n"
             f"  export AWS_SHARED_CREDENTIALS_FILE={demo.credentials_file}\n"
-            f"  export AWS_PROFILE={DEMO_PROFILE}\n\n"
+            f"  export AWS_PROFILE={DEMO_PROFILE}\n"
+            "  export PYTHON_KEYRING_BACKEND=keytui.vault.memory.DemoFileKeyring\n"
+            f"  export KEYTUI_DEMO_KEYRING={demo.keyring_file}\n\n"
             "then e.g.: keytui users",
             file=out,
             flush=True,
@@ -173,11 +179,13 @@ def _tui(args: argparse.Namespace) -> int:
     from keytui.ui.app import run_app
 
     if args.demo:
-        from keytui.demo import DemoAccount
+        from keytui.demo import DEMO_PROFILE, DemoAccount
 
         with DemoAccount() as demo:
-            services = _services(demo.target(), demo=True, tolerate_errors=True)
-            return run_app(services, lambda profile: _services(demo.target(profile), demo=True, tolerate_errors=True))
+            def demo_services(profile: str | None) -> Services:
+                return _services(demo.target(profile), demo=True, tolerate_errors=True, keyring=demo.keyring)
+
+            return run_app(demo_services(DEMO_PROFILE), demo_services)
     from keytui.core.aws import AwsTarget
 
     services = _services(_target(args), tolerate_errors=True)

@@ -20,12 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from keytui.core.aws import AwsTarget
 
 DEMO_ACCOUNT_ID = "123456789012"
 DEMO_REGION = "us-east-1"
 DEMO_PROFILE = "demo"
+# Demo profiles whose key lives in the demo's keyring (the rest sit in its plaintext credentials file,
+# so that the Profiles screen has something to import).
+VAULT_PROFILES = frozenset({DEMO_PROFILE})
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,11 @@ class DemoAccount:
     port: int = 0
     users: tuple[DemoUser, ...] = DEMO_USERS
     home: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="keytui-demo-")))
+    # Ages are seeded relative to this (default: the real now); tests and screenshots fix it.
+    now: datetime | None = None
+    # A keyring other processes can read (`keytui demo serve`): a file in `home` instead of memory.
+    shared_keyring: bool = False
+    keyring: Any = None
     _server: object | None = None
 
     @property
@@ -233,7 +242,7 @@ class DemoAccount:
             os.chmod(self.home, 0o700)
             self.port = self.port or free_port()
             reset_moto()
-            credentials = seed(self.users)
+            credentials = seed(self.users, now=self.now)
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             server.start()
             self._server = server
@@ -243,15 +252,32 @@ class DemoAccount:
             raise
         return self
 
+    @property
+    def keyring_file(self) -> Path:
+        return self.home / "keyring.json"
+
     def _write_config(self, credentials: dict[str, tuple[str, str]]) -> None:
+        from keytui.core.masking import Secret
+        from keytui.core.models import LongTermKey
+        from keytui.vault.memory import DemoFileKeyring, MemoryKeyring
+        from keytui.vault.service import keytui_command, process_line
+        from keytui.vault.store import Vault
+
+        self.keyring = DemoFileKeyring(str(self.keyring_file)) if self.shared_keyring else MemoryKeyring()
+        vault = Vault(self.keyring)
         aws_dir = self.config_file.parent
         aws_dir.mkdir(mode=0o700, exist_ok=True)
         config = [f"# keytui demo account ({self.endpoint_url}); deleted when the demo stops.\n"]
         creds = []
         for profile, (key_id, secret) in credentials.items():
             section = "default" if profile == "default" else f"profile {profile}"
-            config.append(f"[{section}]\nregion = {DEMO_REGION}\nendpoint_url = {self.endpoint_url}\n\n")
-            creds.append(f"[{profile}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n\n")
+            config.append(f"[{section}]\nregion = {DEMO_REGION}\nendpoint_url = {self.endpoint_url}\n")
+            if profile in VAULT_PROFILES:
+                vault.put_key(profile, LongTermKey(key_id, Secret(secret)))
+                config.append(f"credential_process = {process_line(profile, keytui_command())}\n")
+            else:
+                creds.append(f"[{profile}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n\n")
+            config.append("\n")
         _write_private(self.config_file, "".join(config))
         _write_private(self.credentials_file, "".join(creds))
 

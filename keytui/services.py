@@ -8,14 +8,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from keytui.core.aws import AwsSession, AwsTarget
+import os
+from pathlib import Path
+from typing import Any
+
+from keytui.core.aws import AwsSession, AwsTarget, env_profile
 from keytui.core.clock import Clock, SystemClock
 from keytui.core.errors import KeytuiError
 from keytui.core.iam import IamService
 from keytui.core.inventory import InventoryService, ProgressCallback
 from keytui.core.models import CredentialSource, Identity, Inventory
-from keytui.core.profiles import LocalProfile, read_profiles
+from keytui.core.profiles import LocalProfile, profiles_by_key_id, read_profiles
 from keytui.core.settings import Settings
+from keytui.vault.errors import VaultError
+from keytui.vault.factory import aws_file_paths, open_vault
+from keytui.vault.service import VaultService, keytui_command
+from keytui.vault.store import Vault
 
 
 @dataclass
@@ -28,6 +36,11 @@ class Services:
     startup_error: KeytuiError | None = None
     demo: bool = False
     available_profiles: tuple[str, ...] = field(default_factory=tuple)
+    vault_service: VaultService | None = None
+
+    @property
+    def vault(self) -> Vault | None:
+        return self.vault_service.vault if self.vault_service else None
 
     @property
     def profile_label(self) -> str:
@@ -50,6 +63,20 @@ class Services:
         session = self._session()
         return read_profiles(session.profile_config(), session.config_paths[1])
 
+    def key_holders(self) -> dict[str, tuple[str, ...]]:
+        """Key id -> the local profiles holding it, in plaintext files or in the keyring. A keyring that
+        cannot be read leaves its profiles out (the header already says why)."""
+        holders = {k: list(v) for k, v in profiles_by_key_id(self.local_profiles()).items()}
+        if self.vault_service is not None:
+            try:
+                statuses = self.vault_service.status()
+            except VaultError:
+                statuses = []
+            for status in statuses:
+                if status.key_id and status.name not in holders.get(status.key_id, []):
+                    holders.setdefault(status.key_id, []).append(status.name)
+        return {k: tuple(sorted(v)) for k, v in holders.items()}
+
     def inventory_service(self) -> InventoryService:
         iam = IamService(self._session().client("iam"), self.clock)
         return InventoryService(iam, self.clock, concurrency=self.settings.aws.concurrency)
@@ -63,6 +90,29 @@ class Services:
 ServicesFactory = Callable[[str | None], Services]
 
 
+def _file_paths(target: AwsTarget) -> tuple[Path, Path]:
+    config, creds = aws_file_paths()
+    return (
+        Path(target.config_file) if target.config_file else config,
+        Path(target.credentials_file) if target.credentials_file else creds,
+    )
+
+
+def _vault_credentials(target: AwsTarget, vault_service: VaultService) -> Any:
+    """The vault's key for the profile keytui will act as, when the vault manages that profile.
+    Environment keys win over AWS_PROFILE (as in the AWS CLI), so they are left to botocore."""
+    profile = target.profile
+    if profile is None:
+        if os.environ.get("AWS_ACCESS_KEY_ID"):
+            return None
+        named = env_profile()  # botocore's order: AWS_DEFAULT_PROFILE, then AWS_PROFILE
+        profile = named[1] if named else "default"
+    if not vault_service.is_managed(profile):
+        return None
+    session = vault_service.vault.get_session(profile)
+    return vault_service.vault.get_key(profile) or session
+
+
 def build_services(
     target: AwsTarget,
     settings: Settings,
@@ -70,9 +120,11 @@ def build_services(
     *,
     demo: bool = False,
     tolerate_errors: bool = False,
+    keyring_backend: Any = None,
 ) -> Services:
-    """Build the services for `target`. With `tolerate_errors` (the TUI), a bad profile yields Services
-    without a session and the error, so the app can start and let the user pick another profile."""
+    """Build the services for `target`. With `tolerate_errors` (the TUI), a bad profile or a locked
+    keyring yields Services without a session and the error, so the app can start, say why, and let the
+    user pick another profile. `keyring_backend` overrides the OS keyring (the demo, the tests)."""
     target = replace(
         target,
         retry_mode=settings.aws.retry_mode,
@@ -80,11 +132,21 @@ def build_services(
         max_pool_connections=max(10, settings.aws.concurrency * 2),
     )
     clock = clock or SystemClock()
+    config_file, credentials_file = _file_paths(target)
+    vault_service = VaultService(
+        open_vault(settings.vault, keyring_backend), config_file, credentials_file, keytui_command()
+    )
     try:
-        aws = AwsSession(target)
-    except KeytuiError as exc:
+        aws = AwsSession(target, _vault_credentials(target, vault_service))
+    except (KeytuiError, VaultError) as exc:
         if not tolerate_errors:
             raise
-        available = getattr(exc, "available", ())
-        return Services(target, settings, clock, None, startup_error=exc, demo=demo, available_profiles=available)
-    return Services(target, settings, clock, aws, demo=demo, available_profiles=tuple(sorted(aws.available_profiles)))
+        available = getattr(exc, "available", ()) or tuple(vault_service.profile_names())
+        return Services(
+            target, settings, clock, None, startup_error=exc, demo=demo, available_profiles=tuple(available),
+            vault_service=vault_service,
+        )
+    return Services(
+        target, settings, clock, aws, demo=demo, available_profiles=tuple(sorted(aws.available_profiles)),
+        vault_service=vault_service,
+    )

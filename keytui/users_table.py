@@ -18,8 +18,26 @@ def _paint(text: str, level: AgeLevel | None, color: bool) -> str:
     return f"\033[{_COLORS[level]}m{text}\033[0m"
 
 
+_OLDEST = 3  # the user column painted by age level
+_KEY_COLUMNS, _KEY_AGE = 5, 2  # key id, status, age, last used, profiles; the age is painted
+_KEY_INDENT = "  "
+
+
 def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+
+def _profiles_text(names: tuple[str, ...]) -> str:
+    if not names:
+        return ""
+    return ("profile " if len(names) == 1 else "profiles ") + ", ".join(names)
+
+
+def _painted_row(cells: list[str], widths: list[int], painted: int, level: AgeLevel | None, color: bool) -> str:
+    # Pad before painting so escape codes do not break the alignment.
+    padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
+    padded[painted] = _paint(padded[painted], level, color)
+    return "  ".join(padded).rstrip()
 
 
 def write_table(
@@ -40,7 +58,7 @@ def write_table(
             user.name,
             user.path,
             present.user_keys_text(user),
-            present.days_text(age) if age is not None else "-",
+            present.days_text(age) if age is not None else ("?" if user.keys is None else "-"),
             present.user_last_used_text(user, now),
             present.flag_text(user.mfa_active),
             present.flag_text(user.console),
@@ -48,15 +66,14 @@ def write_table(
         keys = []
         for key in user.keys or () if user.keys_complete else ():
             key_age = key.age_days(now)
-            profiles = ", ".join(holders.get(key.key_id or "", ()))
             keys.append(
                 (
                     [
-                        f"  {key.masked_id}",
+                        key.masked_id,
                         key.status,
                         present.days_text(key_age),
                         present.key_last_used_text(key, now),
-                        f"profile {profiles}" if profiles else "",
+                        _profiles_text(holders.get(key.key_id or "", ())),
                     ],
                     thresholds.age_level(key_age) if key.active else None,
                 )
@@ -64,15 +81,14 @@ def write_table(
         rows.append((cells, level, keys))
 
     widths = [max([len(header[i])] + [len(r[0][i]) for r in rows]) for i in range(len(header))]
+    # Key rows are a table of their own, indented under their user: one set of widths over all of them.
+    all_keys = [key_cells for _, _, keys in rows for key_cells, _ in keys]
+    key_widths = [max((len(cells[i]) for cells in all_keys), default=0) for i in range(_KEY_COLUMNS)]
     out.write(_row(header, widths) + "\n")
     for cells, level, keys in rows:
-        # Pad before painting so escape codes do not break the alignment.
-        padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
-        padded[3] = _paint(padded[3], level, color)
-        out.write("  ".join(padded).rstrip() + "\n")
+        out.write(_painted_row(cells, widths, _OLDEST, level, color) + "\n")
         for key_cells, key_level in keys:
-            key_cells[2] = _paint(key_cells[2], key_level, color)
-            out.write("    ".join(c for c in key_cells if c) + "\n")
+            out.write(_KEY_INDENT + _painted_row(key_cells, key_widths, _KEY_AGE, key_level, color) + "\n")
     summary = f"{len(inventory.users)} users"
     if inventory.report_generated:
         summary += f"; credential report of {present.iso_z(inventory.report_generated)}"

@@ -39,6 +39,7 @@ _METHOD_LABELS = {
     "iam-role": "instance profile (IMDS)",
     "container-role": "container role",
     "boto-config": "boto config",
+    "keytui-vault": "keyring (keytui vault)",
 }
 
 
@@ -49,6 +50,16 @@ def parse_utc(value: object) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def env_profile() -> tuple[str, str] | None:
+    """The profile the environment names, as (variable, name), in botocore's order: AWS_DEFAULT_PROFILE
+    wins over AWS_PROFILE (botocore's `profile` config variable)."""
+    for variable in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE"):
+        name = os.environ.get(variable)
+        if name:
+            return variable, name
+    return None
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,17 @@ class AwsTarget:
 class AwsSession:
     """One set of credentials and the clients built from it. Thread-safe: workers share it."""
 
-    def __init__(self, target: AwsTarget) -> None:
+    def __init__(self, target: AwsTarget, credentials: LongTermKey | SessionCredentials | None = None) -> None:
+        """`credentials`: keys keytui already holds for this profile (its vault), used directly instead
+        of botocore spawning `keytui credential-process` for ourselves."""
         self.target = target
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
         self._botocore = self._build()
+        if credentials is not None:
+            token = credentials.token.reveal() if isinstance(credentials, SessionCredentials) else None
+            self._botocore.set_credentials(credentials.access_key_id, credentials.secret.reveal(), token)
+            self._botocore.get_credentials().method = "keytui-vault"
 
     def _build(self) -> botocore.session.Session:
         session = botocore.session.Session()
@@ -87,9 +104,9 @@ class AwsSession:
                 raise self.profile_not_found(session, self.target.profile)
             session.set_config_variable("profile", self.target.profile)
         else:
-            env_profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
-            if env_profile and env_profile not in session.available_profiles:
-                raise self.profile_not_found(session, env_profile)
+            named = env_profile()
+            if named and named[1] not in session.available_profiles:
+                raise self.profile_not_found(session, named[1])
         return session
 
     @staticmethod
@@ -161,10 +178,11 @@ class AwsSession:
 
     def _override_warnings(self, method: str) -> tuple[str, ...]:
         env_keys = bool(os.environ.get("AWS_ACCESS_KEY_ID"))
-        env_profile = os.environ.get("AWS_PROFILE")
-        if method == "env" and env_profile:
+        named = env_profile()
+        if method == "env" and named:
+            variable, name = named
             return (
-                f"AWS_ACCESS_KEY_ID in the environment overrides AWS_PROFILE={env_profile}: "
+                f"AWS_ACCESS_KEY_ID in the environment overrides {variable}={name}: "
                 "keytui is acting with the environment's key, not that profile's.",
             )
         if env_keys and self.target.profile:

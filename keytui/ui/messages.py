@@ -8,15 +8,15 @@ from textual.message import Message
 from keytui.core.errors import KeytuiError
 from keytui.core.inventory import InventoryProgress
 from keytui.core.models import CredentialSource, Identity, Inventory
-from keytui.core.profiles import LocalProfile
+from keytui.vault.service import ImportResult, ProfileStatus
 
 
 class IdentityLoaded(Message):
-    def __init__(self, identity: Identity, source: CredentialSource, profiles: tuple[LocalProfile, ...]) -> None:
+    def __init__(self, identity: Identity, source: CredentialSource, holders: dict[str, tuple[str, ...]]) -> None:
         super().__init__()
         self.identity = identity
         self.source = source
-        self.profiles = profiles
+        self.holders = holders  # key id -> local profiles holding it (files and keyring)
 
 
 class CredentialsMissing(Message):
@@ -49,3 +49,21 @@ class ProfileChangeRequested(Message):
     def __init__(self, profile: str) -> None:
         super().__init__()
         self.profile = profile
+
+
+class ProfilesLoaded(Message):
+    def __init__(self, statuses: tuple[ProfileStatus, ...]) -> None:
+        super().__init__()
+        self.statuses = statuses
+
+
+class ProfilesImported(Message):
+    def __init__(self, results: tuple[ImportResult, ...]) -> None:
+        super().__init__()
+        self.results = results
+
+
+class ProfilesFailed(Message):
+    def __init__(self, error: KeytuiError) -> None:
+        super().__init__()
+        self.error = error

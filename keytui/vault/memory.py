@@ -58,9 +58,9 @@ class DemoFileKeyring(MemoryKeyring):
 
     name = "keytui demo keyring"
 
-    def __init__(self) -> None:
+    def __init__(self, path: str | None = None) -> None:
         super().__init__()
-        self.path = os.environ.get("KEYTUI_DEMO_KEYRING", "")
+        self.path = path or os.environ.get("KEYTUI_DEMO_KEYRING", "")
         if not self.path:
             raise RuntimeError("KEYTUI_DEMO_KEYRING is not set; the demo keyring exists only under `keytui demo serve`.")
 

@@ -15,8 +15,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from keytui.core.errors import KeytuiError, NoCredentialsError
-from keytui.core.models import IamUser, Inventory
-from keytui.core.profiles import profiles_by_key_id
+from keytui.core.models import IamUser, Identity, Inventory
 from keytui.services import Services
 from keytui.ui.messages import CredentialsMissing, IdentityLoaded, InventoryLoaded, InventoryProgressed, LoadFailed
 from keytui.ui.widgets.identity_bar import IdentityBar
@@ -30,7 +29,6 @@ RESERVED = (
     Binding("m", "mfa", "Enroll MFA", show=False, id="mfa.enroll"),
     Binding("s", "session", "MFA session", show=False, id="session.get-token"),
     Binding("a", "audit", "Audit", show=False, id="audit.open"),
-    Binding("p", "profiles", "Profiles", show=False, id="profiles.open"),
 )
 RESERVED_ACTIONS = {binding.action for binding in RESERVED}
 
@@ -42,6 +40,7 @@ class MainScreen(Screen[None]):
         Binding("o", "sort_next", "Sort", id="users.sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="users.sort-reverse"),
         Binding("escape", "escape", "Back", show=False, id="users.back"),
+        Binding("p", "profiles", "Profiles", id="profiles.open"),
         *RESERVED,
     ]
 
@@ -49,6 +48,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.services = services
         self.inventory: Inventory | None = None
+        self.identity: Identity | None = None
         self.holders: dict[str, tuple[str, ...]] = {}
         self._filter = ""
 
@@ -64,6 +64,9 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(UsersTable).focus()
+        vault = self.services.vault
+        if vault is not None:
+            self.query_one(IdentityBar).show_keyring(vault.info.label, vault.info.kind)
         self.load_all()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -79,8 +82,8 @@ class MainScreen(Screen[None]):
         try:
             source = self.services.credential_source()
             identity = self.services.identity()
-            profiles = self.services.local_profiles()
-            self.post_message(IdentityLoaded(identity, source, profiles))
+            holders = self.services.key_holders()
+            self.post_message(IdentityLoaded(identity, source, holders))
             inventory = self.services.load_inventory(
                 on_progress=lambda progress: self.post_message(InventoryProgressed(progress)),
                 cancelled=lambda: worker.is_cancelled,
@@ -97,11 +100,24 @@ class MainScreen(Screen[None]):
     # -- results (event loop) ------------------------------------------------------------------------
 
     def on_identity_loaded(self, message: IdentityLoaded) -> None:
+        self.identity = message.identity
         self.query_one(IdentityBar).show(message.identity, message.source)
-        self.holders = profiles_by_key_id(message.profiles)
+        self.holders = message.holders
+        notes = list(message.source.warnings)
+        vault = self.services.vault
+        if vault is not None and vault.info.kind == "none":
+            notes.append(
+                f"No usable keyring ({vault.info.name}): keytui can show keys but will not store secrets. "
+                "Run `keytui vault doctor` to fix it."
+            )
+        elif vault is not None and vault.info.kind == "insecure" and not vault.allow_insecure:
+            notes.append(
+                f"The keyring backend {vault.info.name} stores secrets in a readable file; keytui will not use it "
+                "unless you opt in. Run `keytui vault doctor`."
+            )
         warnings = self.query_one("#warnings", Static)
-        warnings.update("\n".join(f"⚠ {w}" for w in message.source.warnings))
-        warnings.set_class(not message.source.warnings, "hidden")
+        warnings.update("\n".join(f"⚠ {note}" for note in notes))
+        warnings.set_class(not notes, "hidden")
         self._status("listing users and reading the credential report…")
 
     def on_inventory_progressed(self, message: InventoryProgressed) -> None:
@@ -125,7 +141,8 @@ class MainScreen(Screen[None]):
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(str(message.error), title="Could not load the account", severity="error", timeout=15)
-        if self.inventory is None:
+        # Only when the identity itself could not be read: a denied ListUsers says nothing about who we are.
+        if self.identity is None:
             self.query_one(IdentityBar).show_error(message.error.code or "error")
         self._status(f"load failed ({message.error.code or 'error'}); ctrl+r retries")
 
@@ -219,6 +236,11 @@ class MainScreen(Screen[None]):
             box.value = ""
             box.add_class("hidden")
         self.query_one(UsersTable).focus()
+
+    def action_profiles(self) -> None:
+        from keytui.ui.screens.profiles import ProfilesScreen
+
+        self.app.push_screen(ProfilesScreen(self.services, self.inventory), lambda _: self.load_all())
 
     def action_refresh(self) -> None:
         self._status("refreshing…")

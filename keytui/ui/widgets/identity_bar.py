@@ -23,6 +23,7 @@ class IdentityBar(Horizontal):
         yield Label("account …", id="identity-account")
         yield Label("identity …", id="identity-who")
         yield Label("", id="identity-source")
+        yield Label("", id="identity-keyring")
 
     def show(self, identity: Identity, source: CredentialSource) -> None:
         profile = source.profile or "(environment)"
@@ -32,6 +33,11 @@ class IdentityBar(Horizontal):
         where = self.query_one("#identity-source", Label)
         where.update(f"via {source.short_label} {source.masked_key_id}")
         where.tooltip = source.label
+
+    def show_keyring(self, label: str, kind: str) -> None:
+        keyring = self.query_one("#identity-keyring", Label)
+        keyring.update(f"keyring: {label}")
+        keyring.set_class(kind in {"none", "insecure"}, "bad")
 
     def show_error(self, text: str) -> None:
         self.query_one("#identity-who", Label).update(f"identity unknown: {text}")
