@@ -20,16 +20,19 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Subcommands repeat --profile/--region with a suppressed default, so that
+    # `keytui --profile work users` keeps the value given before the subcommand.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--profile", help="AWS profile (default: AWS_PROFILE, then 'default')")
-    common.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
+    common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile (default: AWS_PROFILE, then 'default')")
+    common.add_argument("--region", default=argparse.SUPPRESS, help="AWS region (default: AWS_REGION or the profile's)")
 
     parser = argparse.ArgumentParser(
         prog="keytui",
-        parents=[common],
         description="AWS IAM credential hygiene: see keys, rotate them, MFA, keyring-held credentials.",
         epilog="Run without a command to open the terminal app. Try it safely with: keytui --demo",
     )
+    parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE, then 'default')")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's)")
     parser.add_argument("--demo", action="store_true", help="open the app on the embedded demo account (no AWS needed)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -104,7 +107,6 @@ def _users(args: argparse.Namespace, out: TextIO) -> int:
     import json
 
     from keytui.core import present
-    from keytui.core.profiles import profiles_by_key_id
 
     services = _services(_target(args))
     source = services.credential_source()
@@ -114,7 +116,8 @@ def _users(args: argparse.Namespace, out: TextIO) -> int:
     if not args.json and out.isatty():
         print(f"{identity.name} in account {identity.account} (via {source.label}); loading…", file=sys.stderr)
     inventory = services.load_inventory()
-    holders = profiles_by_key_id(services.local_profiles())
+    # Profiles holding each key, in the AWS files *and* in the keyring (a managed profile's key is only there).
+    holders = services.key_holders()
     now, thresholds = services.clock.now(), services.settings.thresholds
     if args.json:
         json.dump(present.inventory_json(inventory, identity, thresholds, holders, now), out, indent=2)
@@ -170,7 +173,7 @@ def _demo_serve(port: int, out: TextIO) -> int:
 
     # Ctrl-C, SIGTERM (systemd, docker stop, kill) and SIGHUP (terminal closed) all stop the server and
     # delete the temporary files, which hold moto's fake secrets.
-    DemoAccount(port=port).serve(ready)
+    DemoAccount(port=port, shared_keyring=True).serve(ready)
     print("\nDemo account stopped; its temporary files are deleted.", file=out, flush=True)
     return EXIT_OK
 

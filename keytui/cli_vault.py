@@ -108,7 +108,15 @@ def exec_command(profile: str, command: list[str]) -> int:
         )
     from keytui.core.credential_output import environment
 
-    credentials, _ = _stored_credentials(profile)
+    from keytui.vault.errors import VaultInsecure, VaultUnavailable
+
+    try:
+        credentials, _ = _stored_credentials(profile)
+    except (VaultUnavailable, VaultInsecure):
+        # No keyring keytui may use holds nothing for this profile; botocore may still resolve it (plaintext,
+        # SSO, role). A keyring-managed profile then fails there with the same keyring message. A *locked*
+        # keyring is not "nothing stored": that error goes to the user as it is.
+        credentials = None
     if credentials is None:
         credentials = _resolve_with_botocore(profile)
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
@@ -182,7 +190,7 @@ def _vault_add(args: argparse.Namespace, out: TextIO) -> int:
 
     key = _read_key(args.stdin)
     service = _service()
-    target = AwsTarget(region=args.region)
+    target = AwsTarget(region=getattr(args, "region", None))
     identity = service.add(args.name, key, lambda k: identity_for_key(k, target))
     print(
         f"Stored {mask_key_id(key.access_key_id)} ({identity.arn}) for profile '{args.name}' in "
@@ -200,15 +208,19 @@ def _vault_import(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("keytui vault import: name one PROFILE, or use --all.")
     service = _service()
     results = service.import_profiles([args.name] if args.name else None, dry_run=args.dry_run)
-    failed = False
+    failures = []
     for result in results:
         mark = "moved" if result.moved and not args.dry_run else ("would move" if result.moved else "kept")
         key = mask_key_id(result.key_id) if result.key_id else "-"
         print(f"{mark:<10}  {result.profile:<20}  {key:<10}  {result.reason}", file=out)
-        failed |= result.reason.startswith("failed") or (bool(args.name) and not result.moved)
+        if result.reason.startswith("failed") or (bool(args.name) and not result.moved):
+            failures.append(result)
     if not results:
         print(f"No profiles in {service.credentials_file}.", file=out)
-    return 1 if failed else 0
+    # The table is the output; a failure is also said on stderr, like every other failing command.
+    for result in failures:
+        print(f"keytui: profile '{result.profile}' was not moved: {result.reason}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _vault_list(args: argparse.Namespace, out: TextIO) -> int:
@@ -228,7 +240,8 @@ def _vault_list(args: argparse.Namespace, out: TextIO) -> int:
                      "AWS_ACCESS_KEY_ID overrides AWS_PROFILE"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + ("  " + row[4] if row[4] else ""), file=out)
+        line = "  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + ("  " + row[4] if row[4] else "")
+        print(line.rstrip(), file=out)
     print(f"\nkeyring: {service.vault.info.label}", file=out)
     return 0
 

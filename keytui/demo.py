@@ -348,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
         print(json.dumps(info), flush=True)
 
-    DemoAccount(port=args.port, users=users).serve(ready)
+    DemoAccount(port=args.port, users=users, shared_keyring=True).serve(ready)
     print("keytui demo stopped; its temporary files are deleted.", file=sys.stderr)
     return 0
 

@@ -99,6 +99,10 @@ class AwsSession:
             session.set_config_variable("config_file", self.target.config_file)
         if self.target.credentials_file:
             session.set_config_variable("credentials_file", self.target.credentials_file)
+        with aws_errors("read the AWS config files"):
+            # Parse both files now (botocore caches them): a syntax error in one becomes a sentence here
+            # instead of a traceback from whichever property first touches them.
+            session.full_config  # noqa: B018
         if self.target.profile:
             if self.target.profile not in session.available_profiles:
                 raise self.profile_not_found(session, self.target.profile)

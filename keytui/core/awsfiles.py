@@ -131,8 +131,10 @@ def read_text(path: Path) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one rename, keeping the file's mode (0600 for a new file)."""
-    path = Path(path)
+    """Replace `path` with `text` in one rename, keeping the file's mode (0600 for a new file). A symlinked
+    file (dotfiles) is written through the link: renaming over the link itself would turn it into a copy
+    and leave the old content, secrets included, in the file it pointed to."""
+    path = Path(os.path.realpath(path))
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:

@@ -91,6 +91,12 @@ def _aws_message(action: str, code: str, detail: str) -> str:
     return f"{text} {advice}".strip()
 
 
+def _detail(exc: Exception) -> str:
+    """botocore's text as part of one sentence: a credential_process's stderr arrives with newlines and its
+    own final period, which would make the paragraph two lines ending in a lone '.'."""
+    return " ".join(str(exc).split()).rstrip(".")
+
+
 def translate(exc: Exception, action: str) -> KeytuiError:
     """Turn a botocore exception into the KeytuiError the user will read. `action` completes the sentence
     'Could not …', e.g. 'list access keys for alice'."""
@@ -107,19 +113,20 @@ def translate(exc: Exception, action: str) -> KeytuiError:
             operation=exc.operation_name,
         )
     if isinstance(exc, bce.ProfileNotFound):
-        return KeytuiError(f"Could not {action}: {exc}.", code="ProfileNotFound")
+        return KeytuiError(f"Could not {action}: {_detail(exc)}.", code="ProfileNotFound")
     if isinstance(exc, bce.NoCredentialsError):
         return NoCredentialsError(None)
     if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectionClosedError, bce.ConnectTimeoutError,
                         bce.ReadTimeoutError, bce.ProxyConnectionError)):
         return AwsError(
-            f"Could not {action}: network error ({exc}). Check the connection, proxy and AWS_ENDPOINT_URL, then retry.",
+            f"Could not {action}: network error ({_detail(exc)}). Check the connection, proxy and AWS_ENDPOINT_URL, "
+            "then retry.",
             code="NetworkError",
         )
     if isinstance(exc, bce.CredentialRetrievalError):
-        return AwsError(f"Could not {action}: {exc}.", code="CredentialRetrievalError")
+        return AwsError(f"Could not {action}: {_detail(exc)}.", code="CredentialRetrievalError")
     if isinstance(exc, bce.BotoCoreError):
-        return AwsError(f"Could not {action}: {exc}.", code=type(exc).__name__)
+        return AwsError(f"Could not {action}: {_detail(exc)}.", code=type(exc).__name__)
     raise exc
 
 

@@ -79,7 +79,9 @@ class KeytuiApp(App[int]):
                 continue
             entry = HelpEntry(self.get_key_display(binding), binding.description, binding.id or binding.action, active.enabled)
             (reserved if binding.id in reserved_ids else entries).append(entry)
-        entries.append(HelpEntry("ctrl+p", "Command palette", "command_palette", True))
+        # Shown the way the footer and the other rows show keys (^p, not ctrl+p).
+        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", key_display=self.COMMAND_PALETTE_DISPLAY)
+        entries.append(HelpEntry(self.get_key_display(palette), "Command palette", "command_palette", True))
         entries.append(HelpEntry("enter", "Show the user's keys", "(users table)", True))
         self.push_screen(HelpModal(entries, reserved))
 

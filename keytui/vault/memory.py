@@ -15,6 +15,11 @@ WINDOWS_LIMIT_BYTES = 2560
 
 class MemoryKeyring(KeyringBackend):
     priority = 1  # type: ignore[assignment]
+    # Never picked by keyring's own discovery (which instantiates every viable backend class it knows):
+    # only used when chosen explicitly (the demo, the tests, PYTHON_KEYRING_BACKEND). Otherwise, once this
+    # module is imported, a forgetful in-memory store could become "the keyring", and DemoFileKeyring's
+    # constructor (which needs KEYTUI_DEMO_KEYRING) would make discovery itself raise.
+    viable = False
     keytui_memory = True
     name = "in-memory keyring"
 

@@ -180,6 +180,7 @@ class VaultService:
             return ImportResult(name, True, "would move to the keyring (dry run)", key.access_key_id)
 
         previous = self.vault.read(f"profile:{name}")
+        config_existed = self.config_file.exists()
         try:
             self.vault.put_key(name, key)  # written and read back, or raises
             stored = self.vault.get_key(name)
@@ -190,15 +191,20 @@ class VaultService:
             creds.remove_keys(name, SECRET_KEYS)
             write_atomic(self.credentials_file, creds.text())
         except (KeytuiError, OSError) as exc:
-            self._rollback(name, previous, config_text, creds_text)
+            self._rollback(name, previous, config_text, creds_text, config_existed)
             return ImportResult(name, False, f"failed, nothing changed: {exc}", key.access_key_id)
         except BaseException:
-            self._rollback(name, previous, config_text, creds_text)
+            self._rollback(name, previous, config_text, creds_text, config_existed)
             raise
         return ImportResult(name, True, "moved to the keyring", key.access_key_id)
 
-    def _rollback(self, name: str, previous: str | None, config_text: str, creds_text: str) -> None:
-        if read_text(self.config_file) != config_text:
+    def _rollback(
+        self, name: str, previous: str | None, config_text: str, creds_text: str, config_existed: bool = True
+    ) -> None:
+        if not config_existed:
+            # "As before" is no config file at all, not an empty one.
+            self.config_file.unlink(missing_ok=True)
+        elif read_text(self.config_file) != config_text:
             write_atomic(self.config_file, config_text)
         if read_text(self.credentials_file) != creds_text:
             write_atomic(self.credentials_file, creds_text)

@@ -182,9 +182,11 @@ class Vault:
         """Prove the keyring takes a write (and gives it back) before creating any secret."""
         name = f"probe:{secrets.token_hex(4)}"
         value = secrets.token_hex(16)
-        self._set(name, value)
+        # One fixed phrase for the user, rather than the random name of the test entry.
+        action = "test that the keyring takes a write"
+        self._call(action, self.backend.set_password, self.service, name, value)
         try:
-            if self._get(name) != value:
+            if self._call(action, self.backend.get_password, self.service, name) != value:
                 raise VaultWriteFailed(
                     f"The keyring ({self.info.name}) accepted a test write but did not return it. {DOCTOR}",
                     code="KeyringReadBackFailed",
