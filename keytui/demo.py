@@ -326,7 +326,8 @@ def _signals_set(event: threading.Event, signals: Sequence[signal.Signals]) -> I
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m keytui.demo [--users N] [--port P]`: serve a demo account (the built-in one, or N generated
     users) until SIGTERM/SIGINT, for benchmarks and scripts. Prints one JSON line when ready: endpoint_url,
-    config_file, credentials_file, profile, users."""
+    config_file, credentials_file, profile, keyring_file, users. The profile's key is in the demo keyring:
+    use it with PYTHON_KEYRING_BACKEND=keytui.vault.memory.DemoFileKeyring and KEYTUI_DEMO_KEYRING=keyring_file."""
     import argparse
     import json
     import sys
@@ -344,6 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "config_file": str(demo.config_file),
             "credentials_file": str(demo.credentials_file),
             "profile": DEMO_PROFILE,
+            "keyring_file": str(demo.keyring_file),
             "users": len(demo.users),
         }
         print(json.dumps(info), flush=True)

@@ -136,6 +136,14 @@ def write_atomic(path: Path, text: str) -> None:
     and leave the old content, secrets included, in the file it pointed to."""
     path = Path(os.path.realpath(path))
     try:
+        _replace(path, text)
+    except OSError as exc:
+        # Like read_text: a sentence for the user (read-only file system, permission, disk full), not a traceback.
+        raise KeytuiError(f"Could not write {path}: {exc.strerror or exc}.", code="FileError") from exc
+
+
+def _replace(path: Path, text: str) -> None:
+    try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o600
@@ -166,8 +174,15 @@ def state_dir() -> Path:
 @contextmanager
 def files_lock(name: str = "aws-files") -> Iterator[None]:
     """An exclusive lock across keytui processes, so two edits of the AWS files never interleave."""
-    path = state_dir() / f"{name}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path = state_dir() / f"{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise KeytuiError(
+            f"Could not create keytui's lock file in {exc.filename or 'the state folder'}: {exc.strerror}. "
+            "Check that XDG_STATE_HOME (or ~/.local/state) is writable.",
+            code="FileError",
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

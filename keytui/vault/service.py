@@ -126,6 +126,20 @@ class VaultService:
                 "Use `keytui session` for MFA sessions.",
                 code="TemporaryKey",
             )
+        config, creds = self._docs()
+        other = config.values(config_section(profile)).get("credential_process")
+        if other and not self.is_managed(profile, config):
+            raise KeytuiError(
+                f"Profile '{profile}' already has credential_process = {other[0]}; keytui will not replace another "
+                "tool's setting. Remove that line first, or choose another profile name.",
+                code="ProfileInUse",
+            )
+        if creds.values(profile).get("aws_access_key_id"):
+            raise KeytuiError(
+                f"Profile '{profile}' still has a plaintext key in {self.credentials_file}, which the AWS CLI would "
+                f"keep using. Move it with `keytui vault import {profile}` (or delete those lines), then add.",
+                code="PlaintextPresent",
+            )
         self.vault.check_usable()
         self.vault.probe()
         identity = verify(key)

@@ -12,13 +12,13 @@ from textual.widgets import DataTable, Static
 
 from keytui.core import present
 from keytui.core.models import AgeLevel, IamUser, Thresholds
-from keytui.ui.cells import Cell
+from keytui.ui.cells import Cell, CellTable
 
 
 class KeysPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="keys-title")
-        table: DataTable[Cell] = DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+        table = CellTable(id="keys", cursor_type="row", zebra_stripes=True)
         table.add_column("Key", key="key")
         table.add_column("Status", key="status")
         table.add_column("Age", key="age")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from textual.widgets import DataTable
 
 from keytui.core import present
 from keytui.core.models import AgeLevel, IamUser, Thresholds
-from keytui.ui.cells import Cell
+from keytui.ui.cells import Cell, CellTable
 
 # (key, label) in display order. The key is also the sort id used by `o` and header clicks.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -24,7 +23,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-class UsersTable(DataTable[Cell]):
+class UsersTable(CellTable):
     """Rows are rebuilt only when the visible set or order changes; otherwise cells update in place."""
 
     def __init__(self, **kwargs: object) -> None:
