@@ -4,7 +4,7 @@ into the keyring; `x` removes a profile's key from the keyring."""
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen

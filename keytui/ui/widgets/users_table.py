@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-
 from keytui.core import present
 from keytui.core.models import AgeLevel, IamUser, Thresholds
 from keytui.ui.cells import Cell, CellTable
