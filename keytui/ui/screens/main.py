@@ -6,6 +6,8 @@ applied here on the event loop.
 
 from __future__ import annotations
 
+import time
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,6 +19,7 @@ from textual.worker import get_current_worker
 from keytui.core.errors import KeytuiError, NoCredentialsError
 from keytui.core.models import IamUser, Identity, Inventory
 from keytui.services import Services
+from keytui.ui.cells import Cell
 from keytui.ui.messages import CredentialsMissing, IdentityLoaded, InventoryLoaded, InventoryProgressed, LoadFailed
 from keytui.ui.widgets.identity_bar import IdentityBar
 from keytui.ui.widgets.keys_panel import KeysPanel
@@ -51,6 +54,11 @@ class MainScreen(Screen[None]):
         self.identity: Identity | None = None
         self.holders: dict[str, tuple[str, ...]] = {}
         self._filter = ""
+        self._render_pending = False
+        self._last_render = 0.0
+        # name -> (the IamUser rendered, its cells): snapshots reuse unchanged IamUser objects, so only
+        # users that changed are formatted again.
+        self._cells: dict[str, tuple[IamUser, list[Cell]]] = {}
 
     def compose(self) -> ComposeResult:
         yield IdentityBar(self.services.profile_label, self.services.demo, id="identity")
@@ -121,8 +129,22 @@ class MainScreen(Screen[None]):
         self._status("listing users and reading the credential report…")
 
     def on_inventory_progressed(self, message: InventoryProgressed) -> None:
-        self._show_inventory(message.progress.inventory)
+        # Progress arrives ~10 times a second; rendering at most every 0.25 s keeps the event loop free
+        # for keys (a big account's render would otherwise queue behind the next message).
+        self.inventory = message.progress.inventory
         self._status(message.progress.text + "…")
+        if self._render_pending:
+            return
+        wait = self._last_render + 0.25 - time.monotonic()
+        if wait <= 0:
+            self._render_users()  # the first rows appear at once
+        else:
+            self._render_pending = True
+            self.set_timer(wait, self._render_progress)
+
+    def _render_progress(self) -> None:
+        self._render_pending = False
+        self._render_users()
 
     def on_inventory_loaded(self, message: InventoryLoaded) -> None:
         inventory = message.inventory
@@ -163,7 +185,15 @@ class MainScreen(Screen[None]):
         table = self.query_one(UsersTable)
         now, thresholds = self.services.clock.now(), self.services.settings.thresholds
         style = self.app.level_style  # type: ignore[attr-defined]
-        table.show([(u.name, table.row_cells(u, now, thresholds, style)) for u in self._visible_users()])
+        rows = []
+        for user in self._visible_users():
+            cached = self._cells.get(user.name)
+            if cached is None or cached[0] is not user:
+                cached = (user, table.row_cells(user, now, thresholds, style))
+                self._cells[user.name] = cached
+            rows.append((user.name, cached[1]))
+        table.show(rows)
+        self._last_render = time.monotonic()
         self._show_selected_keys()
 
     def _show_selected_keys(self) -> None:

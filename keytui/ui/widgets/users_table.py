@@ -29,6 +29,7 @@ class UsersTable(CellTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
         self.sort_column = "user"
         self.sort_reverse = False
+        self._shown: dict[str, list[Cell]] = {}
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -76,10 +77,14 @@ class UsersTable(CellTable):
         current = [row.key.value for row in self.ordered_rows]
         if wanted == current:
             for key, cells in ordered:
+                if self._shown.get(key) is cells:
+                    continue  # the same cells object: nothing changed for this user
+                self._shown[key] = cells
                 for (column, _), cell in zip(COLUMNS, cells):
                     if self.get_cell(key, column) != cell:
                         self.update_cell(key, column, cell)
             return
+        self._shown = dict(ordered)
         selected = self.selected_user()
         cursor_row = self.cursor_row
         self.clear()
