@@ -80,6 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("Interrupted.")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`keytui users | head`): stop quietly, and keep Python from complaining
+        # again when it flushes stdout at exit.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
 
 
 def _fail(message: str) -> None:

@@ -121,6 +121,10 @@ def exec_command(profile: str, command: list[str]) -> int:
         credentials = _resolve_with_botocore(profile)
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     env.update(environment(credentials))
+    region = _profile_region(profile)
+    if region and not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")):
+        # Without AWS_PROFILE the command no longer sees the profile's region: pass it on.
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = region
     env[EXEC_VARIABLE] = profile
     try:
         code = subprocess.call(command, env=env)
@@ -129,6 +133,14 @@ def exec_command(profile: str, command: list[str]) -> int:
     except PermissionError:
         raise KeytuiError(f"Cannot run {command[0]}: permission denied.", code="CommandNotExecutable") from None
     return code if code >= 0 else 128 - code
+
+
+def _profile_region(profile: str) -> str | None:
+    from keytui.core.awsfiles import IniDocument, config_section, read_text
+    from keytui.vault.factory import aws_file_paths
+
+    config = IniDocument(read_text(aws_file_paths()[0]))
+    return (config.values(config_section(profile)).get("region") or [None])[0]
 
 
 _CLEARED = {

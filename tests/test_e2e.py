@@ -132,3 +132,13 @@ def test_e2e_demo_serve_then_users_in_another_shell() -> None:
             serve.kill()
             serve.wait()
     assert not os.path.exists(exports.get("AWS_CONFIG_FILE", "/nonexistent"))  # cleaned up on SIGTERM
+
+
+def test_e2e_users_into_a_closed_pipe_exits_quietly(demo_server) -> None:
+    """`keytui users --json | head -1`: no BrokenPipeError traceback when the reader goes away."""
+    env = demo_server.env()
+    result = subprocess.run(
+        f"{sys.executable} -m keytui users --json | head -1", shell=True, env=env, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "{"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -23,13 +23,14 @@ SECRET_KEYS = {"aws_access_key_id", "aws_secret_access_key"}
 
 
 def keytui_command() -> str:
-    """How the AWS CLI should call keytui: plain `keytui` when that is on PATH and is us, else a full path."""
-    found = shutil.which("keytui")
+    """How the AWS CLI and SDKs should call keytui: by absolute path, because they run with whatever PATH
+    they have (an IDE, cron, a shell without the venv activated), not necessarily the one keytui ran with."""
     argv0 = shutil.which(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if found and (argv0 is None or os.path.realpath(found) == os.path.realpath(argv0)):
-        return "keytui"
     if argv0 and os.path.basename(argv0) == "keytui":
         return shlex.quote(os.path.realpath(argv0))
+    found = shutil.which("keytui")
+    if found:
+        return shlex.quote(os.path.realpath(found))
     return f"{shlex.quote(sys.executable)} -m keytui"
 
 

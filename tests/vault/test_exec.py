@@ -198,3 +198,19 @@ def test_f12_exec_managed_profile_without_a_keyring_says_why(managed, run_cli, d
         "custom-process: keytui: No usable keyring: keyring found only 'fail Keyring'."
     )
     assert not dump.exists()
+
+
+def test_exec_passes_the_profiles_region_on(aws_files, memory_keyring, run_cli, tmp_path) -> None:
+    """Without AWS_PROFILE the command would lose the profile's region (NoRegionError in every SDK)."""
+    from keytui.core.masking import Secret
+    from keytui.core.models import LongTermKey
+    from keytui.vault.store import Vault
+
+    aws_files.write(config="[profile work]\nregion = eu-west-3\ncredential_process = keytui credential-process --profile work\n")
+    Vault(memory_keyring).put_key("work", LongTermKey("AKIAIOSFODNN7EXAMPLE", Secret("s" * 40)))
+    out = tmp_path / "env.txt"
+
+    result = run_cli("exec", "--profile", "work", "--", "sh", "-c", f'echo "$AWS_REGION $AWS_DEFAULT_REGION" > {out}')
+
+    assert result.code == 0, result.err
+    assert out.read_text().strip() == "eu-west-3 eu-west-3"
