@@ -91,6 +91,9 @@ class KeytuiApp(App[int]):
             yield SystemCommand("Refresh", "Reload users and keys from AWS", screen.action_refresh)
             yield SystemCommand("Filter users", "Filter the users table by name or path", screen.action_filter)
             yield SystemCommand("Sort by next column", "Change the users table's sort column", screen.action_sort_next)
+            yield SystemCommand("Reverse sort", "Reverse the users table's order", screen.action_sort_reverse)
+            yield SystemCommand("Profiles", "Local profiles and where their secrets live; import into the keyring",
+                                screen.action_profiles)
         yield SystemCommand("Help", "List every key and its binding id", self.action_help)
 
 
