@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
@@ -15,15 +16,23 @@ class IdentityBar(Horizontal):
         self._profile = profile
         self._demo = demo
 
+    # Below this width the header takes two lines (who / where from) instead of cutting text off.
+    NARROW = 150
+
     def compose(self) -> ComposeResult:
-        yield Label("keytui", id="brand")
-        if self._demo:
-            yield Label(" DEMO ", id="demo-badge")
-        yield Label(f"profile [b]{self._profile}[/b]", id="identity-profile")
-        yield Label("account …", id="identity-account")
-        yield Label("identity …", id="identity-who")
-        yield Label("", id="identity-source")
-        yield Label("", id="identity-keyring")
+        with Horizontal(id="identity-main"):
+            yield Label("keytui", id="brand")
+            if self._demo:
+                yield Label(" DEMO ", id="demo-badge")
+            yield Label(f"profile [b]{self._profile}[/b]", id="identity-profile")
+            yield Label("account …", id="identity-account")
+            yield Label("identity …", id="identity-who")
+        with Horizontal(id="identity-creds"):
+            yield Label("", id="identity-source")
+            yield Label("", id="identity-keyring")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
 
     def show(self, identity: Identity, source: CredentialSource) -> None:
         profile = source.profile or "(environment)"

@@ -59,7 +59,11 @@ class UsersTable(CellTable):
                 sort_key=age,
                 style=level_style(level) if level else "",
             ),
-            Cell(present.user_last_used_text(user, now), sort_key=last.timestamp() if last else None),
+            # Never-used keys sort as the stalest (time 0); users without keys, or unknown, go last.
+            Cell(
+                present.user_last_used_text(user, now),
+                sort_key=last.timestamp() if last else (0.0 if user.keys and user.keys_complete else None),
+            ),
             Cell(present.flag_text(user.mfa_active), sort_key=None if user.mfa_active is None else int(user.mfa_active),
                  style=console_style),
             Cell(present.flag_text(user.console), sort_key=None if user.console is None else int(user.console)),
@@ -86,14 +90,13 @@ class UsersTable(CellTable):
             return
         self._shown = dict(ordered)
         selected = self.selected_user()
-        cursor_row = self.cursor_row
         self.clear()
         for key, cells in ordered:
             self.add_row(*cells, key=key)
         if selected in wanted:
             self.move_cursor(row=wanted.index(selected), animate=False)
         elif wanted:
-            self.move_cursor(row=min(cursor_row, len(wanted) - 1), animate=False)
+            self.move_cursor(row=0, animate=False)  # the selected user is gone (filtered out): first match
 
     def set_sort(self, column: str, reverse: bool | None = None) -> None:
         """Sort by `column`; choosing the current column again flips the direction."""
