@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("Interrupted.")
         return 130
+    except EOFError:
+        _fail("Cancelled (end of input at a prompt); nothing was changed.")
+        return EXIT_FAILURE
     except BrokenPipeError:
         # The reader went away (`keytui users | head`): stop quietly, and keep Python from complaining
         # again when it flushes stdout at exit.

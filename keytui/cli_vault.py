@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import os
 import subprocess
 import sys
@@ -180,19 +181,23 @@ def _read_key(use_stdin: bool):
     from keytui.core.models import LongTermKey
 
     if use_stdin:
-        lines = sys.stdin.read().splitlines()
+        if sys.stdin is None:
+            raise UsageError("--stdin given but standard input is closed.")
+        # Two short lines are all there is to read: never slurp an unbounded stream.
+        lines = sys.stdin.read(4096).splitlines()
         if len(lines) < 2:
             raise UsageError("--stdin expects two lines: the access key id, then the secret access key.")
         key_id, secret = lines[0].strip(), lines[1].strip()
     else:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             raise UsageError("No terminal to prompt on; pass the key id and secret on stdin with --stdin.")
         key_id = input("Access key id: ").strip()
         secret = getpass.getpass("Secret access key (hidden): ").strip()
-    if not (key_id.startswith(("AKIA", "ASIA")) and len(key_id) >= 16 and key_id.isalnum()):
-        raise UsageError(f"'{key_id[:4]}…' does not look like an access key id (AKIA… and 20 characters).")
-    if len(secret) < 20:
-        raise UsageError("The secret access key is too short; paste the whole 40-character secret.")
+    if not re.fullmatch(r"A[KS]IA[A-Z0-9]{12,124}", key_id):
+        # Never echo what was typed: the secret may have been pasted into the wrong line.
+        raise UsageError("The first line is not an access key id (AKIA… in capitals and digits, usually 20 long).")
+    if not re.fullmatch(r"[A-Za-z0-9/+=]{40}", secret):
+        raise UsageError("The secret access key must be the 40 characters AWS showed (letters, digits, / + =).")
     return LongTermKey(key_id, Secret(secret))
 
 
@@ -225,7 +230,7 @@ def _vault_import(args: argparse.Namespace, out: TextIO) -> int:
         mark = "moved" if result.moved and not args.dry_run else ("would move" if result.moved else "kept")
         key = mask_key_id(result.key_id) if result.key_id else "-"
         print(f"{mark:<10}  {result.profile:<20}  {key:<10}  {result.reason}", file=out)
-        if result.reason.startswith("failed") or (bool(args.name) and not result.moved):
+        if result.error or (bool(args.name) and not result.moved):
             failures.append(result)
     if not results:
         print(f"No profiles in {service.credentials_file}.", file=out)
@@ -261,14 +266,16 @@ def _vault_list(args: argparse.Namespace, out: TextIO) -> int:
 def _vault_remove(args: argparse.Namespace, out: TextIO) -> int:
     service = _service()
     if not args.yes:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             raise UsageError("keytui vault remove: confirm with --yes when there is no terminal.")
         answer = input(f"Delete profile '{args.name}''s key and session from the keyring? The AWS key itself "
                        "stays valid. [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             print("Nothing removed.", file=out)
             return 1
-    service.remove(args.name)
+    if not service.remove(args.name):
+        raise KeytuiError(f"Nothing to remove: the keyring holds no key or session for '{args.name}'.",
+                          code="NotInVault")
     print(f"Removed profile '{args.name}' from the keyring.", file=out)
     return 0
 

@@ -141,7 +141,12 @@ def build_services(
     except (KeytuiError, VaultError) as exc:
         if not tolerate_errors:
             raise
-        available = getattr(exc, "available", ()) or tuple(vault_service.profile_names())
+        available = getattr(exc, "available", ())
+        if not available:
+            try:
+                available = tuple(vault_service.profile_names())
+            except KeytuiError:
+                available = ()  # the files themselves are what failed: nothing to offer
         return Services(
             target, settings, clock, None, startup_error=exc, demo=demo, available_profiles=tuple(available),
             vault_service=vault_service,

@@ -133,8 +133,8 @@ def test_settings_broken_toml(sandbox: Sandbox) -> None:
     ("variable", "value", "message"),
     [
         ("KEYTUI_AWS_RETRY_MODE", "fast", "Setting aws.retry_mode must be standard or adaptive, got 'fast'"),
-        ("KEYTUI_AWS_MAX_ATTEMPTS", "0", "Setting aws.max_attempts must be at least 1, got 0"),
-        ("KEYTUI_AWS_CONCURRENCY", "-2", "Setting aws.concurrency must be at least 1, got -2"),
+        ("KEYTUI_AWS_MAX_ATTEMPTS", "0", "Setting aws.max_attempts must be between 1 and 20, got 0"),
+        ("KEYTUI_AWS_CONCURRENCY", "-2", "Setting aws.concurrency must be between 1 and 64, got -2"),
     ],
 )
 def test_settings_bad_aws_values(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str) -> None:

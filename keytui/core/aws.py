@@ -17,9 +17,8 @@ from typing import Any
 import botocore.session
 import dateutil.parser
 from botocore.config import Config
-from botocore import exceptions as bce
 
-from keytui.core.errors import NoCredentialsError, ProfileNotFoundError, aws_errors, translate
+from keytui.core.errors import KeytuiError, NoCredentialsError, ProfileNotFoundError, aws_errors
 from keytui.core.masking import Secret
 from keytui.core.models import CredentialSource, Identity, LongTermKey, SessionCredentials
 
@@ -148,9 +147,10 @@ class AwsSession:
 
     def credential_source(self) -> CredentialSource:
         """Resolve the credentials (without calling AWS) and say where they come from."""
-        with aws_errors("load AWS credentials"):
+        with aws_errors(f"load the AWS credentials of profile '{self.profile or 'default'}'"):
             creds = self._botocore.get_credentials()
         if creds is None:
+            self._check_readable()
             raise NoCredentialsError(self.profile)
         method = getattr(creds, "method", "unknown")
         label = _METHOD_LABELS.get(method, method)
@@ -167,12 +167,20 @@ class AwsSession:
             path=path,
         )
 
+    def _check_readable(self) -> None:
+        """botocore silently skips files it cannot read; "no credentials" would then be a wrong diagnosis."""
+        for path in self.config_paths:
+            if os.path.exists(path) and not os.access(path, os.R_OK):
+                raise KeytuiError(f"Could not read {path}: permission denied. Fix its owner or mode (0600).",
+                                  code="FileError")
+
     def resolved_credentials(self) -> LongTermKey | SessionCredentials:
         """The credentials botocore resolves for this profile (any provider: file, SSO, role, process)."""
         with aws_errors(f"load the credentials of profile '{self.profile or 'default'}'"):
             creds = self._botocore.get_credentials()
             frozen = creds.get_frozen_credentials() if creds else None
         if frozen is None:
+            self._check_readable()
             raise NoCredentialsError(self.profile)
         if frozen.token:
             # Refreshable credentials know their expiry; static ones with a token do not (assume 1 h left).
@@ -217,10 +225,8 @@ class AwsSession:
         kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
         if self.target.endpoint_url:
             kwargs["endpoint_url"] = self.target.endpoint_url
-        try:
+        with aws_errors(f"connect to {service.upper()} with profile '{self.profile or 'default'}'"):
             return self._botocore.create_client(service, **kwargs)
-        except (bce.BotoCoreError, bce.ClientError) as exc:
-            raise translate(exc, f"connect to {service.upper()}") from exc
 
     def caller_identity(self) -> Identity:
         self.credential_source()  # a clear "no credentials" before botocore's terse one
@@ -232,7 +238,8 @@ class AwsSession:
 def identity_for_key(key: LongTermKey, target: AwsTarget, region: str | None = None) -> Identity:
     """`sts get-caller-identity` signed with `key` itself (not with the session's credentials): proves a
     key works and says whose it is."""
-    session = botocore.session.Session()
+    # No profile at all: the key under test is all that matters, whatever AWS_PROFILE names.
+    session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_utc)
     kwargs: dict[str, Any] = {
         "region_name": region or target.region or FALLBACK_REGION,

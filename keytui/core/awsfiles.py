@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +38,14 @@ class IniDocument:
     def text(self) -> str:
         body = self.newline.join(self.lines)
         return body + self.newline if (self.trailing_newline or self.lines) and body else body
+
+    def duplicate_sections(self) -> set[str]:
+        seen: set[str] = set()
+        dupes = set()
+        for section in self.sections():
+            name = " ".join(section.name.split())
+            (dupes if name in seen else seen).add(name)
+        return dupes
 
     def sections(self) -> list[Section]:
         heads = [(i, m.group(1)) for i, line in enumerate(self.lines) if (m := _HEADER.match(line))]
@@ -116,6 +123,20 @@ class IniDocument:
         return len(doomed)
 
 
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9_.@+=,:/-]+(?: [A-Za-z0-9_.@+=,:/-]+)*$")
+
+
+def check_profile_name(name: str) -> str:
+    """A profile name keytui will write into the AWS files: letters, digits, `_.@+=,:/-`, single inner
+    spaces. Anything else (newlines, brackets, `#`, blank) could rewrite other sections or is unusable."""
+    if not _PROFILE_NAME.match(name or "") or len(name) > 64:
+        raise KeytuiError(
+            f"{name!r} is not a usable profile name: use letters, digits and _ . @ + = , : / - (at most 64).",
+            code="Usage",
+        )
+    return name
+
+
 def config_section(profile: str) -> str:
     return "default" if profile == "default" else f"profile {profile}"
 
@@ -126,12 +147,31 @@ def read_text(path: Path) -> str:
             return handle.read()
     except FileNotFoundError:
         return ""
+    except UnicodeDecodeError:
+        raise KeytuiError(f"Could not read {path}: it is not a UTF-8 text file. Fix or move it.",
+                          code="FileError") from None
     except OSError as exc:
         raise KeytuiError(f"Could not read {path}: {exc.strerror}.", code="FileError") from exc
 
 
+def check_parses(path: Path, text: str) -> None:
+    """Refuse to edit a file the AWS CLI itself cannot parse (botocore uses configparser the same way)."""
+    import configparser
+
+    try:
+        configparser.RawConfigParser().read_string(text, source=str(path))
+    except configparser.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise KeytuiError(
+            f"{path} cannot be parsed ({first}); the AWS CLI cannot read it either. Fix it first; keytui changed "
+            "nothing.",
+            code="ConfigParseError",
+        ) from None
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one rename, keeping the file's mode (0600 for a new file). A symlinked
+    """Replace `path` with `text` in one rename, as a 0600 file (a wider mode on an AWS file is tightened:
+    it may hold secrets). A symlinked
     file (dotfiles) is written through the link: renaming over the link itself would turn it into a copy
     and leave the old content, secrets included, in the file it pointed to."""
     path = Path(os.path.realpath(path))
@@ -142,12 +182,25 @@ def write_atomic(path: Path, text: str) -> None:
         raise KeytuiError(f"Could not write {path}: {exc.strerror or exc}.", code="FileError") from exc
 
 
+def _sweep_temp_files(path: Path) -> None:
+    """Remove temp files an earlier keytui left when it was killed mid-write: they may hold a copy of the
+    credentials file, secrets included."""
+    for stale in path.parent.glob(f".{path.name}.*.keytui-tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
+def stale_temp_files(path: Path) -> list[Path]:
+    return sorted(Path(os.path.realpath(path)).parent.glob(f".{Path(path).name}.*.keytui-tmp"))
+
+
 def _replace(path: Path, text: str) -> None:
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o600
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = 0o600
+    if not path.parent.exists():
+        private_dir(path.parent)
+    _sweep_temp_files(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".keytui-tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
@@ -164,10 +217,22 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
+def private_dir(path: Path) -> Path:
+    """mkdir -p where every folder keytui creates is 0700 (mkdir(parents=True) gives parents the umask's mode)."""
+    path = Path(path)
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    return Path(missing[0]) if missing else path  # the folder asked for
+
+
 def state_dir() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     path = Path(base) / "keytui"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path)
     return path
 
 

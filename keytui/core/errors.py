@@ -127,6 +127,17 @@ def translate(exc: Exception, action: str) -> KeytuiError:
         return AwsError(f"Could not {action}: {_detail(exc)}.", code="CredentialRetrievalError")
     if isinstance(exc, bce.BotoCoreError):
         return AwsError(f"Could not {action}: {_detail(exc)}.", code=type(exc).__name__)
+    if isinstance(exc, UnicodeError):
+        return KeytuiError(
+            f"Could not {action}: a file or value is not valid text ({_detail(exc)}).", code="EncodingError"
+        )
+    if isinstance(exc, OSError):
+        # botocore running a profile's credential_process, or reading a file it was pointed at.
+        where = f" ({exc.filename})" if exc.filename else ""
+        return KeytuiError(f"Could not {action}: {exc.strerror or exc}{where}.", code="FileError")
+    if isinstance(exc, ValueError):
+        # e.g. a credential_process that printed something other than JSON, or an unbalanced quote in it.
+        return KeytuiError(f"Could not {action}: {_detail(exc)}.", code="BadValue")
     raise exc
 
 
@@ -137,7 +148,7 @@ def aws_errors(action: str) -> Iterator[None]:
 
     try:
         yield
-    except (bce.BotoCoreError, bce.ClientError) as exc:
+    except (bce.BotoCoreError, bce.ClientError, OSError, ValueError) as exc:
         raise translate(exc, action) from exc
 
 

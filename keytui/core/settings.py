@@ -76,6 +76,8 @@ def _section(cls: type, name: str, values: Any, environ: Mapping[str, str], sour
     for key, value in merged.items():
         kind = type(getattr(defaults, key))
         try:
+            if kind is bool and isinstance(value, str) and origin[key] == source:
+                raise TypeError(value)  # in TOML a yes/no is `true`/`false`; "yes" (a string) is a mistake
             converted[key] = _convert(kind, value)
         except (TypeError, ValueError):
             words = _KIND_WORDS.get(kind, f"a {kind.__name__}")
@@ -111,7 +113,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     if path.exists():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise KeytuiError(f"Could not read keytui settings {path}: {exc}. Fix or remove the file.") from None
     unknown = set(data) - {"thresholds", "aws", "vault", "keys"}
     if unknown:
@@ -124,12 +126,15 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     aws = _section(AwsSettings, "aws", data.get("aws", {}), environ, str(path))
     if aws.retry_mode not in {"standard", "adaptive", "legacy"}:
         raise KeytuiError(f"Setting aws.retry_mode must be standard or adaptive, got {aws.retry_mode!r} ({path}).")
-    for key in ("concurrency", "max_attempts"):
-        if getattr(aws, key) < 1:
-            raise KeytuiError(f"Setting aws.{key} must be at least 1, got {getattr(aws, key)} ({path}).")
+    for key, low, high in (("concurrency", 1, 64), ("max_attempts", 1, 20)):
+        if not low <= getattr(aws, key) <= high:
+            raise KeytuiError(f"Setting aws.{key} must be between {low} and {high}, got {getattr(aws, key)}.")
+    vault = _section(VaultSettings, "vault", data.get("vault", {}), environ, str(path))
+    if vault.session_margin < 0:
+        raise KeytuiError(f"Setting vault.session_margin must be 0 or more seconds, got {vault.session_margin}.")
     return Settings(
         thresholds=_section(Thresholds, "thresholds", data.get("thresholds", {}), environ, str(path)),
         aws=aws,
-        vault=_section(VaultSettings, "vault", data.get("vault", {}), environ, str(path)),
+        vault=vault,
         keymap=tuple(sorted(keys.items())),
     )

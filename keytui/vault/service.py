@@ -12,7 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from keytui.core.awsfiles import IniDocument, config_section, files_lock, read_text, write_atomic
+from keytui.core.awsfiles import (
+    IniDocument,
+    check_parses,
+    check_profile_name,
+    config_section,
+    files_lock,
+    read_text,
+    write_atomic,
+)
 from keytui.core.errors import KeytuiError
 from keytui.core.masking import Secret, mask_key_id
 from keytui.core.models import Identity, LongTermKey, SessionCredentials
@@ -62,6 +70,8 @@ class ImportResult:
     moved: bool
     reason: str
     key_id: str | None = None
+    # Not moved because something needs fixing (not merely "nothing to import here").
+    error: bool = False
 
 
 class VaultService:
@@ -127,7 +137,9 @@ class VaultService:
                 "Use `keytui session` for MFA sessions.",
                 code="TemporaryKey",
             )
+        check_profile_name(profile)
         config, creds = self._docs()
+        check_parses(self.config_file, read_text(self.config_file))
         other = config.values(config_section(profile)).get("credential_process")
         if other and not self.is_managed(profile, config):
             raise KeytuiError(
@@ -159,12 +171,23 @@ class VaultService:
 
     def import_profiles(self, names: list[str] | None, *, dry_run: bool = False) -> list[ImportResult]:
         with files_lock():
-            creds = IniDocument(read_text(self.credentials_file))
+            creds_text = read_text(self.credentials_file)
+            check_parses(self.config_file, read_text(self.config_file))
+            creds = IniDocument(creds_text)
+            dupes = creds.duplicate_sections()
             wanted = names if names is not None else [s.name for s in creds.sections()]
             if not dry_run and any(self._plaintext(creds, n) for n in wanted):
                 self.vault.check_usable()
                 self.vault.probe()
-            return [self._import_one(name, dry_run) for name in wanted]
+            results = []
+            for name in dict.fromkeys(wanted):  # a section written twice is one profile, reported once
+                if name in dupes:
+                    results.append(ImportResult(name, False, f"[{name}] appears more than once in "
+                                                f"{self.credentials_file}; fix it by hand first (which key is meant?)",
+                                                error=True))
+                else:
+                    results.append(self._import_one(name, dry_run))
+            return results
 
     @staticmethod
     def _plaintext(creds: IniDocument, name: str) -> bool:
@@ -181,7 +204,8 @@ class VaultService:
         if not key_ids:
             return ImportResult(name, False, "no access key in the credentials file")
         if len(key_ids) > 1 or len(secrets) > 1:
-            return ImportResult(name, False, "the section repeats aws_access_key_id/aws_secret_access_key; fix it by hand first")
+            return ImportResult(name, False, "the section repeats aws_access_key_id/aws_secret_access_key; fix it by hand first",
+                                error=True)
         if not secrets:
             return ImportResult(name, False, "has an access key id but no secret", key_ids[0])
         key = LongTermKey(key_ids[0], Secret(secrets[0]))
@@ -207,7 +231,7 @@ class VaultService:
             write_atomic(self.credentials_file, creds.text())
         except (KeytuiError, OSError) as exc:
             self._rollback(name, previous, config_text, creds_text, config_existed)
-            return ImportResult(name, False, f"failed, nothing changed: {exc}", key.access_key_id)
+            return ImportResult(name, False, f"failed, nothing changed: {exc}", key.access_key_id, error=True)
         except BaseException:
             self._rollback(name, previous, config_text, creds_text, config_existed)
             raise
@@ -234,14 +258,17 @@ class VaultService:
         except VaultError:
             pass  # the original failure is what the user needs to read
 
-    def remove(self, profile: str) -> None:
+    def remove(self, profile: str) -> bool:
+        """Forget the profile's key and session; False if the keyring held nothing and no line pointed at it."""
         with files_lock():
             config = IniDocument(read_text(self.config_file))
             managed = self.is_managed(profile, config)
+            held = self.vault.read(f"profile:{profile}") is not None or self.vault.read(f"session:{profile}") is not None
             self.vault.forget(profile)
             if managed:
                 config.remove_keys(config_section(profile), {"credential_process"})
                 write_atomic(self.config_file, config.text())
+            return held or managed
 
 
 def _profile_arg(line: str) -> str | None:

@@ -142,10 +142,16 @@ def test_vault_add_refuses_a_temporary_key(aws_files: AwsFiles, memory_keyring, 
     ("stdin", "message"),
     [
         ("AKIAONLYONELINE00001\n", "--stdin expects two lines: the access key id, then the secret access key."),
-        ("not-a-key-id\n" + "z" * 40 + "\n", "'not-…' does not look like an access key id (AKIA… and 20 characters)."),
-        ("AKIABOBEXAMPLE000001\nshort\n", "The secret access key is too short; paste the whole 40-character secret."),
+        ("not-a-key-id\n" + "z" * 40 + "\n",
+         "The first line is not an access key id (AKIA… in capitals and digits, usually 20 long)."),
+        ("AKIABOBEXAMPLE000001\nshort\n",
+         "The secret access key must be the 40 characters AWS showed (letters, digits, / + =)."),
+        ("AKIABOBEXAMPLE000001\n" + "x" * 50_000 + "\n",
+         "The secret access key must be the 40 characters AWS showed (letters, digits, / + =)."),
+        ("AKIABOBEXAMPLE000001\n" + "\u00e9" * 40 + "\n",
+         "The secret access key must be the 40 characters AWS showed (letters, digits, / + =)."),
     ],
-    ids=["one-line", "bad-id", "short-secret"],
+    ids=["one-line", "bad-id", "short-secret", "huge-secret", "non-ascii-secret"],
 )
 def test_vault_add_malformed_stdin_is_a_usage_error(aws_files, memory_keyring, run_cli, stdin, message) -> None:
     result = run_cli("vault", "add", "bob", "--stdin", stdin=stdin)

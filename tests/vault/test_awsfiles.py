@@ -74,13 +74,24 @@ def test_write_atomic_new_file_is_0600_in_a_new_0700_folder(tmp_path: Path) -> N
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
-def test_write_atomic_keeps_the_mode_and_crlf(tmp_path: Path) -> None:
+def test_write_atomic_keeps_crlf_and_tightens_the_mode_to_0600(tmp_path: Path) -> None:
     path = tmp_path / "credentials"
     path.write_bytes(b"old\r\n")
     path.chmod(0o640)
     write_atomic(path, "[a]\r\nx = 1\r\n")
     assert path.read_bytes() == b"[a]\r\nx = 1\r\n"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_write_atomic_sweeps_temp_files_left_by_a_killed_write(tmp_path: Path) -> None:
+    """A keytui killed mid-write leaves `.credentials.XXXX.keytui-tmp`, possibly full of secrets."""
+    path = tmp_path / "credentials"
+    path.write_text("[a]\n")
+    stale = tmp_path / ".credentials.abcd1234.keytui-tmp"
+    stale.write_text("[p]\naws_secret_access_key = " + "S" * 40 + "\n")
+    write_atomic(path, "[b]\n")
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["credentials"]
 
 
 def test_write_atomic_failure_is_a_sentence_and_leaves_the_file(tmp_path: Path, monkeypatch) -> None:

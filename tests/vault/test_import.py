@@ -311,13 +311,43 @@ def test_f15_import_reads_and_writes_the_files_the_environment_names(
     assert stored_json(memory_keyring, "profile:work")["AccessKeyId"] == WORK_ID
 
 
-def test_import_keeps_each_files_mode(files, memory_keyring, run_cli) -> None:
+def test_import_tightens_each_files_mode_to_0600(files, memory_keyring, run_cli) -> None:
+    """DESIGN: every file keytui writes is 0600 — a group-readable credentials file is a finding, not a wish."""
     files.credentials.chmod(0o640)
     files.config.chmod(0o644)
 
     assert run_cli("vault", "import", "work").code == 0
 
-    assert (mode(files.credentials), mode(files.config)) == (0o640, 0o644)
+    assert (mode(files.credentials), mode(files.config)) == (0o600, 0o600)
+
+
+def test_import_refuses_a_profile_whose_section_appears_twice(aws_files, memory_keyring, run_cli) -> None:
+    """Two [dup] sections: importing both would keep only the second key and destroy the first."""
+    creds = (
+        "[dup]\r\naws_access_key_id = AKIAAAAAAAAAAAAAAA01\r\naws_secret_access_key = " + "1" * 40 + "\r\n\r\n"
+        "[dup]\r\naws_access_key_id = AKIAAAAAAAAAAAAAAA02\r\naws_secret_access_key = " + "2" * 40 + "\r\n"
+    )
+    write_raw(aws_files.credentials, creds)
+
+    result = run_cli("vault", "import", "--all")
+
+    assert result.code == 1
+    assert "appears more than once" in result.out and len(result.out.splitlines()) == 1
+    assert aws_files.credentials.read_bytes() == creds.encode()
+    assert memory_keyring.entries == {}
+
+
+def test_import_refuses_a_config_file_the_aws_cli_cannot_parse(aws_files, memory_keyring, run_cli) -> None:
+    write_raw(aws_files.credentials, CREDENTIALS)
+    write_raw(aws_files.config, "[profile demo\nregion=us-east-1\n[[[\nfoo\n")
+    before = (aws_files.credentials.read_bytes(), aws_files.config.read_bytes())
+
+    result = run_cli("vault", "import", "--all")
+
+    assert result.code == 1
+    assert "cannot be parsed" in result.err and "keytui changed nothing" in result.err
+    assert (aws_files.credentials.read_bytes(), aws_files.config.read_bytes()) == before
+    assert memory_keyring.entries == {}
 
 
 def test_import_creates_a_missing_config_file_0600_in_a_0700_folder(

@@ -169,7 +169,8 @@ def test_vault_remove_asks_on_a_terminal_and_yes_removes(profiles, memory_keyrin
 
 def test_vault_remove_leaves_another_tools_credential_process(profiles, memory_keyring, run_cli) -> None:
     before = profiles.config.read_bytes()
-    assert run_cli("vault", "remove", "ext", "--yes").code == 0
+    result = run_cli("vault", "remove", "ext", "--yes")
+    assert (result.code, result.err) == (1, "keytui: Nothing to remove: the keyring holds no key or session for 'ext'.\n")
     assert profiles.config.read_bytes() == before
 
 
