@@ -128,6 +128,8 @@ def _users(args: argparse.Namespace, out: TextIO) -> int:
     inventory = services.load_inventory()
     # Profiles holding each key, in the AWS files *and* in the keyring (a managed profile's key is only there).
     holders = services.key_holders()
+    if services.holders_warning:
+        _fail(f"warning: {services.holders_warning}")
     now, thresholds = services.clock.now(), services.settings.thresholds
     if args.json:
         json.dump(present.inventory_json(inventory, identity, thresholds, holders, now), out, indent=2)

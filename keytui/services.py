@@ -37,6 +37,8 @@ class Services:
     demo: bool = False
     available_profiles: tuple[str, ...] = field(default_factory=tuple)
     vault_service: VaultService | None = None
+    # Set when key_holders() could not read the keyring: the holder lists are then incomplete.
+    holders_warning: str | None = None
 
     @property
     def vault(self) -> Vault | None:
@@ -70,8 +72,16 @@ class Services:
         if self.vault_service is not None:
             try:
                 statuses = self.vault_service.status()
-            except VaultError:
+            except KeytuiError as exc:
                 statuses = []
+                self.holders_warning = f"keyring-held profiles are not marked: {exc}"
+            unread = [s.name for s in statuses if s.where.startswith("keyring (") and "missing" not in s.where]
+            if unread:
+                reason = next(s.where for s in statuses if s.name == unread[0])
+                self.holders_warning = (
+                    f"the keyring could not be read for profile(s) {', '.join(unread)} ({reason}); the keys "
+                    "they hold are not marked. See `keytui vault list`."
+                )
             for status in statuses:
                 if status.key_id and status.name not in holders.get(status.key_id, []):
                     holders.setdefault(status.key_id, []).append(status.name)

@@ -12,7 +12,8 @@ from typing import Any
 from keytui.core.clock import Clock
 from keytui.core.credential_report import ReportRow, parse_report
 from keytui.core.errors import AwsError, aws_errors
-from keytui.core.models import AccessKey, KeyLastUsed, MfaDevice, NEVER_USED
+from keytui.core.masking import Secret, mask_key_id
+from keytui.core.models import AccessKey, KeyLastUsed, LongTermKey, MfaDevice, NEVER_USED
 
 
 class IamService:
@@ -92,3 +93,19 @@ class IamService:
 def _known(value: str | None) -> str | None:
     return None if value in (None, "", "N/A") else value
 
+
+    # -- mutations (rotation) ------------------------------------------------------------------------
+
+    def create_access_key(self, user: str) -> LongTermKey:
+        with aws_errors(f"create a new access key for {user}"):
+            created = self._iam.create_access_key(UserName=user)["AccessKey"]
+        return LongTermKey(created["AccessKeyId"], Secret(created["SecretAccessKey"]))
+
+    def set_key_status(self, user: str, key_id: str, status: str) -> None:
+        verb = "deactivate" if status == "Inactive" else "activate"
+        with aws_errors(f"{verb} key {mask_key_id(key_id)} of {user}"):
+            self._iam.update_access_key(UserName=user, AccessKeyId=key_id, Status=status)
+
+    def delete_access_key(self, user: str, key_id: str) -> None:
+        with aws_errors(f"delete key {mask_key_id(key_id)} of {user}"):
+            self._iam.delete_access_key(UserName=user, AccessKeyId=key_id)

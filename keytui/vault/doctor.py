@@ -88,12 +88,18 @@ def diagnose(vault: Vault) -> DoctorReport:
             report.add("test write", "written, read back and deleted", True)
         except VaultError as exc:
             report.add("test write", str(exc), False)
+            if exc.code == "KeyringLocked":
+                report.steps.append(
+                    "The keyring is locked: unlock it (log in again, open Seahorse/KWallet/Keychain Access, or "
+                    "run `gnome-keyring-daemon --unlock --components=secrets` and type its password), then retry."
+                )
     if info.kind == "insecure":
         report.steps.append(
             "The backend in use keeps secrets in a readable file. Install a real keyring (below) or, knowingly, "
             "opt in with `[vault] allow_insecure_backend = true` in ~/.config/keytui/config.toml."
         )
-    if not report.ok and system == "Linux":
+    locked = any("locked" in step for step in report.steps)
+    if not report.ok and system == "Linux" and not locked:
         report.steps.extend(HEADLESS_LINUX_STEPS)
     elif not report.ok and system == "Darwin":
         report.steps.append("Open Keychain Access and unlock the login keychain, then retry.")

@@ -216,6 +216,43 @@ class Vault:
         }
         self.write(f"profile:{profile}", json.dumps(value))
 
+    # -- rotation: the new key waits beside the old one until it is verified ------------------------------
+
+    def put_pending(self, profile: str, key: LongTermKey) -> None:
+        """Store a freshly created key as the profile's *pending* key, next to the working one, so that at
+        every moment of a rotation the keyring holds a key that works."""
+        data = self._json(f"profile:{profile}") or {}
+        data.update(PendingAccessKeyId=key.access_key_id, PendingSecretAccessKey=key.secret.reveal())
+        self.write(f"profile:{profile}", json.dumps(data))
+        if self.get_pending(profile) != key:
+            raise VaultWriteFailed(f"The keyring did not return the new key of '{profile}' as written. {DOCTOR}",
+                                   code="KeyringReadBackFailed")
+
+    def get_pending(self, profile: str) -> LongTermKey | None:
+        data = self._json(f"profile:{profile}")
+        if not data or not data.get("PendingAccessKeyId") or not data.get("PendingSecretAccessKey"):
+            return None
+        return LongTermKey(data["PendingAccessKeyId"], Secret(data["PendingSecretAccessKey"]))
+
+    def promote_pending(self, profile: str) -> LongTermKey:
+        """The switch: the pending key becomes the profile's key (one write, read back)."""
+        data = self._json(f"profile:{profile}") or {}
+        pending = self.get_pending(profile)
+        if pending is None:
+            raise VaultError(f"No pending key for '{profile}' in the keyring to switch to.", code="NoPendingKey")
+        data["AccessKeyId"], data["SecretAccessKey"] = pending.access_key_id, pending.secret.reveal()
+        data.pop("PendingAccessKeyId", None)
+        data.pop("PendingSecretAccessKey", None)
+        self.write(f"profile:{profile}", json.dumps(data))
+        return pending
+
+    def drop_pending(self, profile: str) -> None:
+        data = self._json(f"profile:{profile}")
+        if data and ("PendingAccessKeyId" in data or "PendingSecretAccessKey" in data):
+            data.pop("PendingAccessKeyId", None)
+            data.pop("PendingSecretAccessKey", None)
+            self.write(f"profile:{profile}", json.dumps(data))
+
     def get_session(self, profile: str) -> SessionCredentials | None:
         data = self._json(f"session:{profile}")
         try:

@@ -122,3 +122,28 @@ def test_tui_services_survive_a_binary_config_file(aws_files: AwsFiles) -> None:
     services = build_services(AwsTarget(), Settings(), tolerate_errors=True, keyring_backend=MemoryKeyring())
     assert services.aws is None
     assert "not a UTF-8 text file" in str(services.startup_error) or "not valid text" in str(services.startup_error)
+
+
+def test_users_warns_when_the_keyring_cannot_say_which_profile_holds_a_key(aws_files, use_keyring, run_cli, monkeypatch) -> None:
+    """A locked keyring must not silently turn "held by profile demo" into "held by nobody"."""
+    from keytui.services import Services
+
+    backend = use_keyring(MemoryKeyring(locked=True))
+    aws_files.write(config="[profile demo]\ncredential_process = keytui credential-process --profile demo\n")
+
+    from keytui.core.aws import AwsTarget
+    from keytui.core.settings import Settings
+    from keytui.services import build_services
+
+    services = build_services(AwsTarget(), Settings(), keyring_backend=backend)
+    monkeypatch.setattr(Services, "local_profiles", lambda self: ())
+    services.key_holders()
+    assert services.holders_warning and "demo" in services.holders_warning and "KeyringLocked" in services.holders_warning
+
+
+def test_doctor_on_a_locked_keyring_says_unlock(aws_files, use_keyring, run_cli) -> None:
+    use_keyring(MemoryKeyring(locked=True))
+    result = run_cli("vault", "doctor")
+    assert result.code == 1
+    assert "The keyring is locked: unlock it" in result.out
+    assert "Headless Linux" not in result.out
