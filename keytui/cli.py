@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     from keytui import cli_vault
 
     cli_vault.add_parsers(commands, common)
+    from keytui import cli_rotate
+
+    cli_rotate.add_parser(commands, common)
 
     demo = commands.add_parser("demo", help="the embedded demo account")
     demo_commands = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND", required=True)
@@ -63,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "users":
             return _users(args, sys.stdout)
+        if args.command == "rotate":
+            from keytui.cli_rotate import rotate_command
+
+            return rotate_command(args, _services(_target(args)), sys.stdout)
         if args.command in {"vault", "credential-process", "exec"}:
             from keytui import cli_vault
 

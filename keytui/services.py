@@ -12,16 +12,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from keytui.core.aws import AwsSession, AwsTarget, env_profile
+from keytui.core.aws import AwsSession, AwsTarget, identity_for_key, env_profile
 from keytui.core.clock import Clock, SystemClock
 from keytui.core.errors import KeytuiError
 from keytui.core.iam import IamService
 from keytui.core.inventory import InventoryService, ProgressCallback
 from keytui.core.models import CredentialSource, Identity, Inventory
 from keytui.core.profiles import LocalProfile, profiles_by_key_id, read_profiles
+from keytui.core.rotation import JournalStore, RotationEngine
 from keytui.core.settings import Settings
 from keytui.vault.errors import VaultError
 from keytui.vault.factory import aws_file_paths, open_vault
+from keytui.vault.keystore import VaultKeyStore
 from keytui.vault.service import VaultService, keytui_command
 from keytui.vault.store import Vault
 
@@ -86,6 +88,28 @@ class Services:
                 if status.key_id and status.name not in holders.get(status.key_id, []):
                     holders.setdefault(status.key_id, []).append(status.name)
         return {k: tuple(sorted(v)) for k, v in holders.items()}
+
+    def reload_session(self) -> None:
+        """Rebuild the AWS session from the profile's current credentials (after a rotation switched the
+        keyring to a new key, every client built from the old one must go: F-03)."""
+        if self.vault_service is None:
+            return
+        self.aws = AwsSession(self.target, _vault_credentials(self.target, self.vault_service))
+
+    def rotation_engine(self, mfa_iam: Callable[[], IamService] | None = None) -> RotationEngine:
+        def fresh_iam() -> IamService:
+            self.reload_session()
+            return IamService(self._session().client("iam"), self.clock)
+
+        store = VaultKeyStore(self.vault_service.vault) if self.vault_service else None
+        return RotationEngine(
+            fresh_iam,
+            lambda key: identity_for_key(key, self.target),
+            store,
+            JournalStore(),
+            self.clock,
+            mfa_iam=mfa_iam,
+        )
 
     def inventory_service(self) -> InventoryService:
         iam = IamService(self._session().client("iam"), self.clock)

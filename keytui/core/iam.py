@@ -90,10 +90,6 @@ class IamService:
         return parse_report(answer["Content"]), answer.get("GeneratedTime")
 
 
-def _known(value: str | None) -> str | None:
-    return None if value in (None, "", "N/A") else value
-
-
     # -- mutations (rotation) ------------------------------------------------------------------------
 
     def create_access_key(self, user: str) -> LongTermKey:
@@ -109,3 +105,7 @@ def _known(value: str | None) -> str | None:
     def delete_access_key(self, user: str, key_id: str) -> None:
         with aws_errors(f"delete key {mask_key_id(key_id)} of {user}"):
             self._iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+
+
+def _known(value: str | None) -> str | None:
+    return None if value in (None, "", "N/A") else value

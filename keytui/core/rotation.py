@@ -242,6 +242,9 @@ class RotationEngine:
 
     # -- preflight ---------------------------------------------------------------------------------------
 
+    def preflight_keys(self, user: str) -> tuple[AccessKey, ...]:
+        return self._call(lambda iam: iam.list_access_keys(user))  # type: ignore[return-value]
+
     def preflight(self, user: str, old_key_id: str, profile: str | None) -> tuple[AccessKey, ...]:
         keys: tuple[AccessKey, ...] = self._call(lambda iam: iam.list_access_keys(user))  # type: ignore[assignment]
         if old_key_id not in {k.key_id for k in keys}:
@@ -411,9 +414,19 @@ class RotationEngine:
                 self._journals.close(journal, "rolled back")
                 raise
             return
-        if not events.confirm_stored(new_key):
+        try:
+            stored = events.confirm_stored(new_key)
+        except BaseException:
+            stored = False
+            failure = True
+        else:
+            failure = False
+        if not stored:
+            # Nobody holds the secret: a key nobody holds must not be left behind.
             self._call(lambda iam: iam.delete_access_key(journal.user, new_key.access_key_id))
             self._journals.close(journal, "rolled back")
+            if failure:
+                raise
             raise RotationError(
                 "Cancelled: the new key was not stored, so keytui deleted it. Nothing else changed.",
                 code="Cancelled",

@@ -1,0 +1,138 @@
+"""`keytui rotate`: the rotation engine (core/rotation.py) from a script or a terminal. Each step is printed
+as it happens; `--json` prints the result. Exit 0 only if the rotation finished as asked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+from keytui.core.errors import KeytuiError
+from keytui.core.masking import mask_key_id
+from keytui.core.models import LongTermKey
+from keytui.core.rotation import Step
+
+
+def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    rotate = commands.add_parser("rotate", parents=[common], help="rotate an access key without locking anyone out")
+    rotate.add_argument("user", metavar="USER", nargs="?", help="IAM user (default: the profile's own user)")
+    rotate.add_argument("--key-id", help="the key to replace (default: the profile's key, or the user's only key)")
+    mode = rotate.add_mutually_exclusive_group()
+    mode.add_argument("--deactivate-only", action="store_true", help="leave the old key inactive (default)")
+    mode.add_argument("--delete-old", action="store_true", help="delete the old key once the new one works")
+    mode.add_argument("--resume", action="store_true", help="finish an interrupted rotation")
+    mode.add_argument("--rollback", action="store_true", help="undo an interrupted rotation (before its switch)")
+    rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation (for cron)")
+    rotate.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+class CliEvents:
+    """Steps on stderr (stdout stays for --json); questions on the terminal."""
+
+    def __init__(self, assume_yes: bool) -> None:
+        self.assume_yes = assume_yes
+
+    def step(self, step: Step, state: str, detail: str = "") -> None:
+        mark = {"running": "…", "waiting": "⧗", "done": "✓", "failed": "✗", "skipped": "-"}.get(state, state)
+        if state == "running":
+            return  # the done/failed line follows; a script log stays one line per step
+        print(f"{mark} {step.value:<15} {detail}".rstrip(), file=sys.stderr, flush=True)
+
+    def tty(self) -> TextIO:
+        try:
+            return open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            raise KeytuiError(
+                "Rotating another user's key shows the new secret once, on a terminal, and needs a person to "
+                "confirm it was stored; there is no terminal here. Run it interactively.",
+                code="NoTerminal",
+            ) from None
+
+    def confirm_stored(self, new_key: LongTermKey) -> bool:
+        with self.tty() as tty:
+            tty.write(
+                "\nThe new key, shown ONCE (it is not stored by keytui; give it to its owner now):\n"
+                f"  access key id:     {new_key.access_key_id}\n"
+                f"  secret access key: {new_key.secret.reveal()}\n\n"
+                "Type 'stored' when it is stored safely (anything else deletes the new key): "
+            )
+            tty.flush()
+            answer = tty.readline().strip().lower()
+            tty.write("\033[2J\033[H")  # clear the screen so the secret does not stay in view
+            return answer == "stored"
+
+    def confirm_deployed(self, new_key: LongTermKey) -> bool:
+        if self.assume_yes:
+            return True
+        with self.tty() as tty:
+            tty.write(f"Is {mask_key_id(new_key.access_key_id)} deployed where the old key was used? "
+                      "The old key is deactivated next. [y/N] ")
+            tty.flush()
+            return tty.readline().strip().lower() in {"y", "yes"}
+
+    def switched(self, new_key: LongTermKey) -> None:
+        print(f"  now using {mask_key_id(new_key.access_key_id)}", file=sys.stderr)
+
+
+def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # type: ignore[no-untyped-def]
+    engine = services.rotation_engine()
+    events = CliEvents(args.yes)
+    identity = services.identity()
+    user = args.user or identity.name
+    if args.resume or args.rollback:
+        result = (engine.resume if args.resume else engine.rollback)(user, events)
+        return _report(result, args, out)
+
+    source = services.credential_source()
+    own = args.user is None or args.user == identity.name
+    profile = None
+    old_key_id = args.key_id
+    if own:
+        if not identity.is_user:
+            raise KeytuiError(f"{identity.arn} is not an IAM user; name the user to rotate.", code="Usage")
+        if source.method != "keytui-vault":
+            raise KeytuiError(
+                f"The profile's key comes from {source.label}, not from keytui's keyring, so keytui cannot switch it "
+                f"safely. Move it first: keytui vault import {source.profile or 'default'}",
+                code="NotInVault",
+            )
+        profile = source.profile
+        old_key_id = old_key_id or source.key_id
+        if old_key_id != source.key_id:
+            raise KeytuiError(f"--key-id {mask_key_id(old_key_id)} is not the key profile '{profile}' holds "
+                              f"({source.masked_key_id}).", code="Usage")
+    elif old_key_id is None:
+        keys = engine.preflight_keys(user)
+        if not keys:
+            raise KeytuiError(f"{user} has no access key to rotate.", code="NoKey")
+        # With two keys the preflight stops and shows both (F-01); with one, that is the key.
+        old_key_id = keys[0].key_id
+    if profile is None:
+        events.tty().close()  # fail now, before a key exists, if the secret could not be shown
+    if not args.yes:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise KeytuiError("keytui rotate: confirm with --yes when there is no terminal.", code="Usage")
+        target = f"profile '{profile}'" if profile else "you (the new secret is shown once)"
+        answer = input(f"Rotate {mask_key_id(old_key_id)} of {user}? The new key goes to {target}; the old one is "
+                       f"{'deleted' if args.delete_old else 'deactivated'} after the new one works. [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing changed.", file=sys.stderr)
+            return 1
+    result = engine.rotate(user, old_key_id, profile, events, delete_old=args.delete_old)
+    return _report(result, args, out)
+
+
+def _report(result, args: argparse.Namespace, out: TextIO) -> int:  # type: ignore[no-untyped-def]
+    if args.json:
+        json.dump(
+            {"user": result.user, "old_key_id": result.old_key_id, "new_key_id": result.new_key_id,
+             "steps": list(result.steps), "status": result.status},
+            out,
+        )
+        out.write("\n")
+    else:
+        print(f"{result.status}: {result.user} "
+              f"{mask_key_id(result.old_key_id)} -> {mask_key_id(result.new_key_id) if result.new_key_id else '-'}",
+              file=out)
+    return 0
