@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from keytui.core.aws import AwsTarget
     from keytui.core.models import IamUser
     from keytui.services import Services
@@ -110,13 +112,15 @@ def _target(args: argparse.Namespace) -> AwsTarget:
 
 
 def _services(
-    target: AwsTarget, *, demo: bool = False, tolerate_errors: bool = False, keyring: object = None
+    target: AwsTarget, *, demo: bool = False, tolerate_errors: bool = False, keyring: object = None,
+    state_folder: Path | None = None,
 ) -> Services:
     from keytui.core.settings import load_settings
     from keytui.services import build_services
 
     return build_services(
-        target, load_settings(), demo=demo, tolerate_errors=tolerate_errors, keyring_backend=keyring
+        target, load_settings(), demo=demo, tolerate_errors=tolerate_errors, keyring_backend=keyring,
+        state_folder=state_folder,
     )
 
 
@@ -205,7 +209,8 @@ def _tui(args: argparse.Namespace) -> int:
 
         with DemoAccount() as demo:
             def demo_services(profile: str | None) -> Services:
-                return _services(demo.target(profile), demo=True, tolerate_errors=True, keyring=demo.keyring)
+                return _services(demo.target(profile), demo=True, tolerate_errors=True, keyring=demo.keyring,
+                                 state_folder=demo.home / "state")
 
             return run_app(demo_services(DEMO_PROFILE), demo_services)
     from keytui.core.aws import AwsTarget

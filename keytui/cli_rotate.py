@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from keytui.core.errors import KeytuiError
 from keytui.core.masking import mask_key_id
 from keytui.core.models import LongTermKey
-from keytui.core.rotation import Step
+from keytui.core.rotation import RotationResult, Step
+
+EXIT_INTERRUPTED = 130  # as for any Ctrl-C (keytui.cli); the journal says what exists
 
 
 def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -30,8 +33,9 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
 class CliEvents:
     """Steps on stderr (stdout stays for --json); questions on the terminal."""
 
-    def __init__(self, assume_yes: bool) -> None:
+    def __init__(self, assume_yes: bool, user: str = "") -> None:
         self.assume_yes = assume_yes
+        self.user = user
 
     def step(self, step: Step, state: str, detail: str = "") -> None:
         mark = {"running": "…", "waiting": "⧗", "done": "✓", "failed": "✗", "skipped": "-"}.get(state, state)
@@ -63,8 +67,8 @@ class CliEvents:
             return answer == "stored"
 
     def confirm_deployed(self, new_key: LongTermKey) -> bool:
-        if self.assume_yes:
-            return True
+        # Always a question, even with --yes: only a person can know the new key is deployed, and the old
+        # key must keep working until it is (another user's key needs a terminal anyway).
         with self.tty() as tty:
             tty.write(f"Is {mask_key_id(new_key.access_key_id)} deployed where the old key was used? "
                       "The old key is deactivated next. [y/N] ")
@@ -72,18 +76,21 @@ class CliEvents:
             return tty.readline().strip().lower() in {"y", "yes"}
 
     def switched(self, new_key: LongTermKey) -> None:
-        print(f"  now using {mask_key_id(new_key.access_key_id)}", file=sys.stderr)
+        who = f" ({self.user})" if self.user else ""
+        print(f"  now using {mask_key_id(new_key.access_key_id)}{who}", file=sys.stderr)
 
 
 def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # type: ignore[no-untyped-def]
     engine = services.rotation_engine()
-    events = CliEvents(args.yes)
     identity = services.identity()
     user = args.user or identity.name
+    events = CliEvents(args.yes, user)
     if args.resume or args.rollback:
-        result = (engine.resume if args.resume else engine.rollback)(user, events)
-        return _report(result, args, out)
+        action = engine.resume if args.resume else engine.rollback
+        result = _interruptible(engine, user, lambda: action(user, events))
+        return EXIT_INTERRUPTED if result is None else _report(result, args, out)
 
+    engine.ensure_none_open(user)  # an unfinished rotation comes first: resume or roll it back
     source = services.credential_source()
     own = args.user is None or args.user == identity.name
     profile = None
@@ -108,6 +115,9 @@ def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # t
             raise KeytuiError(f"{user} has no access key to rotate.", code="NoKey")
         # With two keys the preflight stops and shows both (F-01); with one, that is the key.
         old_key_id = keys[0].key_id
+    # What would stop the rotation (two keys, a key that is not the user's or not the profile's, a keyring
+    # that cannot take a write) is said before any question; the engine checks it all again under its lock.
+    engine.preflight(user, old_key_id, profile)
     if profile is None:
         events.tty().close()  # fail now, before a key exists, if the secret could not be shown
     if not args.yes:
@@ -119,8 +129,27 @@ def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # t
         if answer.strip().lower() not in {"y", "yes"}:
             print("Nothing changed.", file=sys.stderr)
             return 1
-    result = engine.rotate(user, old_key_id, profile, events, delete_old=args.delete_old)
-    return _report(result, args, out)
+    result = _interruptible(
+        engine, user, lambda: engine.rotate(user, old_key_id, profile, events, delete_old=args.delete_old))
+    return EXIT_INTERRUPTED if result is None else _report(result, args, out)
+
+
+def _interruptible(engine, user: str,  # type: ignore[no-untyped-def]
+                   run: Callable[[], RotationResult]) -> RotationResult | None:
+    """Ctrl-C stops the rotation where it is (its journal already says so): tell the user what exists and
+    how to finish or undo it, from the journal alone (no AWS call after an interrupt). None if interrupted."""
+    try:
+        return run()
+    except KeyboardInterrupt:
+        try:
+            journal = engine.open_journal(user)
+        except KeytuiError:
+            journal = None
+        if journal is None:
+            raise
+        what = journal.describe()
+        print(f"keytui: Interrupted. {what[:1].upper()}{what[1:]} {journal.advice()}", file=sys.stderr)
+        return None
 
 
 def _report(result, args: argparse.Namespace, out: TextIO) -> int:  # type: ignore[no-untyped-def]

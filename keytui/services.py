@@ -41,6 +41,8 @@ class Services:
     vault_service: VaultService | None = None
     # Set when key_holders() could not read the keyring: the holder lists are then incomplete.
     holders_warning: str | None = None
+    # Rotation journals: under keytui's state folder, or the demo's own folder (never the user's).
+    journals: JournalStore = field(default_factory=JournalStore)
 
     @property
     def vault(self) -> Vault | None:
@@ -106,7 +108,7 @@ class Services:
             fresh_iam,
             lambda key: identity_for_key(key, self.target),
             store,
-            JournalStore(),
+            self.journals,
             self.clock,
             mfa_iam=mfa_iam,
         )
@@ -155,6 +157,7 @@ def build_services(
     demo: bool = False,
     tolerate_errors: bool = False,
     keyring_backend: Any = None,
+    state_folder: Path | None = None,
 ) -> Services:
     """Build the services for `target`. With `tolerate_errors` (the TUI), a bad profile or a locked
     keyring yields Services without a session and the error, so the app can start, say why, and let the
@@ -167,6 +170,7 @@ def build_services(
     )
     clock = clock or SystemClock()
     config_file, credentials_file = _file_paths(target)
+    journals = JournalStore(state_folder / "rotations" if state_folder else None)
     vault_service = VaultService(
         open_vault(settings.vault, keyring_backend), config_file, credentials_file, keytui_command()
     )
@@ -183,9 +187,9 @@ def build_services(
                 available = ()  # the files themselves are what failed: nothing to offer
         return Services(
             target, settings, clock, None, startup_error=exc, demo=demo, available_profiles=tuple(available),
-            vault_service=vault_service,
+            vault_service=vault_service, journals=journals,
         )
     return Services(
         target, settings, clock, aws, demo=demo, available_profiles=tuple(sorted(aws.available_profiles)),
-        vault_service=vault_service,
+        vault_service=vault_service, journals=journals,
     )

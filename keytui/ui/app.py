@@ -16,6 +16,7 @@ from keytui.ui.cells import LEVEL_VARIABLES
 from keytui.ui.messages import CredentialsMissing, ProfileChangeRequested
 from keytui.ui.screens.help import HelpEntry, HelpModal
 from keytui.ui.screens.main import RESERVED, MainScreen
+from keytui.ui.screens.rotation import RotationScreen
 from keytui.ui.screens.welcome import WelcomeScreen
 
 
@@ -63,6 +64,15 @@ class KeytuiApp(App[int]):
             return
         self._open(services)
 
+    async def action_quit(self) -> None:
+        # Quitting in the middle of a rotation would leave it half done (the journal could resume it, but
+        # nobody should have to): wait for it to finish or to ask something, which can be answered "no".
+        if any(isinstance(screen, RotationScreen) and screen.running for screen in self.screen_stack):
+            self.notify("A rotation is running: wait until it finishes or asks you something, then quit.",
+                        title="Not now", severity="warning")
+            return
+        await super().action_quit()
+
     def level_style(self, level: AgeLevel) -> str:
         """The rich style for an age level, from the current theme (so themes restyle ages too)."""
         return f"bold {self.theme_variables[LEVEL_VARIABLES[level]]}"
@@ -82,7 +92,8 @@ class KeytuiApp(App[int]):
         # Shown the way the footer and the other rows show keys (^p, not ctrl+p).
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", key_display=self.COMMAND_PALETTE_DISPLAY)
         entries.append(HelpEntry(self.get_key_display(palette), "Command palette", "command_palette", True))
-        entries.append(HelpEntry("enter", "Show the user's keys", "(users table)", True))
+        if isinstance(self.screen, MainScreen):
+            entries.append(HelpEntry("enter", "Show the user's keys", "(users table)", True))
         self.push_screen(HelpModal(entries, reserved))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -94,6 +105,8 @@ class KeytuiApp(App[int]):
             yield SystemCommand("Reverse sort", "Reverse the users table's order", screen.action_sort_reverse)
             yield SystemCommand("Profiles", "Local profiles and where their secrets live; import into the keyring",
                                 screen.action_profiles)
+            yield SystemCommand("Rotate key", "Rotate the selected user's access key (or resume an interrupted "
+                                "rotation)", screen.action_rotate)
         yield SystemCommand("Help", "List every key and its binding id", self.action_help)
 
 

@@ -241,6 +241,7 @@ class Vault:
         if pending is None:
             raise VaultError(f"No pending key for '{profile}' in the keyring to switch to.", code="NoPendingKey")
         data["AccessKeyId"], data["SecretAccessKey"] = pending.access_key_id, pending.secret.reveal()
+        data["StoredAt"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         data.pop("PendingAccessKeyId", None)
         data.pop("PendingSecretAccessKey", None)
         self.write(f"profile:{profile}", json.dumps(data))

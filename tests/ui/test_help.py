@@ -37,12 +37,12 @@ async def test_help_lists_live_bindings_with_ids_and_reserved_keys(make_app) -> 
         assert live["users.sort"] == ("o", "Sort")
         assert live["users.sort-reverse"] == ("O", "Reverse sort")
         assert live["profiles.open"] == ("p", "Profiles")
+        assert live["keys.rotate"] == ("r", "Rotate key")
         assert live["app.help"] == ("?", "Help")
         assert live["app.quit"] == ("q", "Quit")
         assert live["command_palette"] == ("^p", "Command palette")
         reserved = _rows(text_of(app.screen.query_one("#help-reserved")))
         assert reserved == {
-            "keys.rotate": ("r", "Rotate key"),
             "mfa.enroll": ("m", "Enroll MFA"),
             "session.get-token": ("s", "MFA session"),
             "audit.open": ("a", "Audit"),
@@ -68,7 +68,7 @@ async def test_reserved_keys_do_nothing_yet(make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_loaded(pilot)
-        await pilot.press("r", "m", "s", "a")
+        await pilot.press("m", "s", "a")
         assert app.screen is screen
         assert list(app._notifications) == []
 

@@ -16,8 +16,9 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
 
-    def __init__(self, title: str, body: str, confirm_label: str = "Yes") -> None:
-        super().__init__()
+    def __init__(self, title: str, body: str, confirm_label: str = "Yes", *, classes: str | None = None) -> None:
+        # classes="-low" sits the question at the bottom, leaving what it is about in view above it.
+        super().__init__(classes=classes)
         self._title = title
         self._body = body
         self._confirm_label = confirm_label

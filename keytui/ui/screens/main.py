@@ -12,15 +12,26 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from keytui.core.errors import KeytuiError, NoCredentialsError
-from keytui.core.models import IamUser, Identity, Inventory
+from keytui.core.masking import mask_key_id
+from keytui.core.models import CredentialSource, IamUser, Identity, Inventory
+from keytui.core.rotation import Journal
 from keytui.services import Services
 from keytui.ui.cells import Cell
-from keytui.ui.messages import CredentialsMissing, IdentityLoaded, InventoryLoaded, InventoryProgressed, LoadFailed
+from keytui.ui.messages import (
+    CredentialsMissing,
+    IdentityLoaded,
+    InventoryLoaded,
+    InventoryProgressed,
+    LoadFailed,
+    OpenRotationsFound,
+)
+from keytui.ui.screens.rotation import RotationScreen, RotationTarget, journal_target
 from keytui.ui.widgets.identity_bar import IdentityBar
 from keytui.ui.widgets.keys_panel import KeysPanel
 from keytui.ui.widgets.users_table import COLUMNS, UsersTable
@@ -28,7 +39,6 @@ from keytui.ui.widgets.users_table import COLUMNS, UsersTable
 # Keys of the workflows of later issues. They are bound (so the ids exist and can be remapped) but
 # disabled, and listed as reserved in the help, so nobody assigns them to something else meanwhile.
 RESERVED = (
-    Binding("r", "rotate", "Rotate key", show=False, id="keys.rotate"),
     Binding("m", "mfa", "Enroll MFA", show=False, id="mfa.enroll"),
     Binding("s", "session", "MFA session", show=False, id="session.get-token"),
     Binding("a", "audit", "Audit", show=False, id="audit.open"),
@@ -44,6 +54,7 @@ class MainScreen(Screen[None]):
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="users.sort-reverse"),
         Binding("escape", "escape", "Back", show=False, id="users.back"),
         Binding("p", "profiles", "Profiles", id="profiles.open"),
+        Binding("r", "rotate", "Rotate key", id="keys.rotate"),
         *RESERVED,
     ]
 
@@ -52,6 +63,9 @@ class MainScreen(Screen[None]):
         self.services = services
         self.inventory: Inventory | None = None
         self.identity: Identity | None = None
+        self.source: CredentialSource | None = None
+        # user -> the journal of a rotation of theirs that did not finish (read by load_all).
+        self.open_rotations: dict[str, Journal] = {}
         self.holders: dict[str, tuple[str, ...]] = {}
         self._filter = ""
         self._render_pending = False
@@ -63,6 +77,7 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield IdentityBar(self.services.profile_label, self.services.demo, id="identity")
         yield Static("", id="warnings", classes="hidden")
+        yield Static("", id="rotations-banner", classes="hidden")
         yield Input(placeholder="filter users by name or path  (esc clears)", id="filter", classes="hidden")
         with Vertical(id="body"):
             yield UsersTable(id="users")
@@ -80,6 +95,10 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in RESERVED_ACTIONS:
             return None  # shown as disabled: reserved, not yet available
+        if action == "rotate":
+            # Shown but disabled until there is a user (and so a key) to rotate, and an identity to tell
+            # the profile's own user from the others.
+            return True if self._selected_user() is not None and self.identity is not None else None
         return True
 
     # -- loading (worker thread: no widget access, only messages) ---------------------------------
@@ -87,6 +106,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load_all(self) -> None:
         worker = get_current_worker()
+        self._read_open_rotations()
         try:
             source = self.services.credential_source()
             identity = self.services.identity()
@@ -105,10 +125,35 @@ class MainScreen(Screen[None]):
         if not worker.is_cancelled:
             self.post_message(InventoryLoaded(inventory))
 
+    def _read_open_rotations(self) -> None:
+        """Worker thread: the journals are files. An unreadable folder is said, not shown as 'none'."""
+        try:
+            journals = tuple(self.services.journals.open_journals())
+        except (OSError, KeytuiError) as exc:
+            self.post_message(OpenRotationsFound((), error=str(exc)))
+            return
+        self.post_message(OpenRotationsFound(journals))
+
     # -- results (event loop) ------------------------------------------------------------------------
+
+    def on_open_rotations_found(self, message: OpenRotationsFound) -> None:
+        self.open_rotations = {journal.user: journal for journal in message.journals}
+        lines = [
+            f"⚠ Interrupted rotation of {journal.user} (old key {mask_key_id(journal.old_key_id)}): "
+            f"{journal.describe()} Select {journal.user} and press r to resume or roll it back."
+            for journal in message.journals
+        ]
+        if message.error:
+            lines.append(f"⚠ The rotation journals could not be read ({message.error}); an interrupted rotation "
+                         "may not be shown.")
+        banner = self.query_one("#rotations-banner", Static)
+        banner.update(escape("\n".join(lines)))
+        banner.set_class(not lines, "hidden")
 
     def on_identity_loaded(self, message: IdentityLoaded) -> None:
         self.identity = message.identity
+        self.source = message.source
+        self.refresh_bindings()
         self.query_one(IdentityBar).show(message.identity, message.source)
         self.holders = message.holders
         notes = list(message.source.warnings)
@@ -196,10 +241,13 @@ class MainScreen(Screen[None]):
         self._last_render = time.monotonic()
         self._show_selected_keys()
 
+    def _selected_user(self) -> IamUser | None:
+        name = self.query_one(UsersTable).selected_user()
+        return self.inventory.user(name) if (self.inventory and name) else None
+
     def _show_selected_keys(self) -> None:
-        table = self.query_one(UsersTable)
-        name = table.selected_user()
-        user = self.inventory.user(name) if (self.inventory and name) else None
+        user = self._selected_user()
+        self.refresh_bindings()
         self.query_one(KeysPanel).show_user(
             user,
             self.services.clock.now(),
@@ -271,6 +319,52 @@ class MainScreen(Screen[None]):
         from keytui.ui.screens.profiles import ProfilesScreen
 
         self.app.push_screen(ProfilesScreen(self.services, self.inventory), lambda _: self.load_all())
+
+    def action_rotate(self) -> None:
+        target = self._rotation_target()
+        if isinstance(target, str):
+            self.notify(target, title="Cannot rotate", severity="warning", timeout=10)
+            return
+        # Whatever happened there, the keys and the header may have changed: reload on return.
+        self.app.push_screen(RotationScreen(self.services, target), lambda _: self.load_all())
+
+    def _rotation_target(self) -> RotationTarget | str:
+        """The key `r` rotates, decided as `keytui rotate` decides it (cli_rotate.py); a string says why
+        there is none. An unfinished rotation of the user comes first: it is resumed or rolled back."""
+        user = self._selected_user()
+        if user is None:
+            return "Select a user first."
+        if self.identity is None:
+            return "keytui is still reading who this profile is; try again in a moment."
+        journal = self.open_rotations.get(user.name)
+        if journal is not None:
+            old_key = next((k for k in user.keys or () if k.key_id == journal.old_key_id), None)
+            return journal_target(journal, old_key=old_key, holders=self.holders.get(journal.old_key_id, ()))
+        if user.keys is None:
+            return (f"The keys of {user.name} are unknown ({user.keys_unknown_reason()}); keytui does not act on a "
+                    "partial list. Refresh with ctrl+r.")
+        if not user.keys:
+            return f"{user.name} has no access key to rotate."
+        keys_table = self.query_one("#keys", DataTable)
+        chosen: str | None = None
+        if self.focused is keys_table and keys_table.row_count:
+            chosen = keys_table.coordinate_to_cell_key(keys_table.cursor_coordinate).row_key.value
+        identity, source = self.identity, self.source
+        if identity.is_user and identity.name == user.name:
+            # The profile's own user: the key the profile holds, switched in the keyring.
+            if source is None or source.method != "keytui-vault":
+                label = source.label if source else "outside keytui's keyring"
+                return (f"The profile's key comes from {label}, not from keytui's keyring, so keytui cannot switch "
+                        f"it safely. Move it first: press p and import '{(source and source.profile) or 'default'}'.")
+            old_key_id, profile = source.key_id, source.profile
+        else:
+            # Another user's key: the chosen one, or the first (with two, the preflight shows both and stops).
+            old_key_id = chosen or user.keys[0].key_id
+            profile = None
+        if not old_key_id or old_key_id.startswith("slot-"):
+            return f"The key ids of {user.name} are still loading; try again in a moment."
+        old_key = next((k for k in user.keys if k.key_id == old_key_id), None)
+        return RotationTarget(user.name, old_key_id, profile, old_key=old_key, holders=self.holders.get(old_key_id, ()))
 
     def action_refresh(self) -> None:
         self._status("refreshing…")

@@ -1,0 +1,118 @@
+"""The new access key of another user, shown once during a rotation: masked until `v`, copied with `c`,
+and confirmed with `s` ("stored it"). keytui keeps no copy; dismissing without `s` deletes the new key."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Button, Static
+
+from keytui.core.masking import mask_key_id
+from keytui.core.models import LongTermKey
+from keytui.ui.screens.confirm import ConfirmModal
+
+MASK = "•" * 40
+# A reveal is temporary (DESIGN: secrets masked by default, a reveal explicit and temporary).
+REVEAL_SECONDS = 30.0
+
+
+class NewSecretModal(ModalScreen[bool]):
+    """Dismissed with True when the user says the key is stored, False when they discard it."""
+
+    BINDINGS = [
+        Binding("v", "reveal", "Reveal/hide", id="secret.reveal"),
+        Binding("c", "copy_secret", "Copy secret", id="secret.copy"),
+        Binding("i", "copy_key_id", "Copy key id", id="secret.copy-id"),
+        Binding("s", "stored", "Stored it", id="secret.stored"),
+        Binding("escape", "discard", "Discard", id="secret.discard"),
+    ]
+
+    def __init__(self, user: str, key: LongTermKey, old_key_id: str, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self._user = user
+        self._key = key
+        self._old_key_id = old_key_id
+        self.revealed = False
+        self._hide_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="secret-box"):
+            yield Static(f"[b]New access key of {escape(self._user)} — shown once[/b]", id="secret-title")
+            yield Static(
+                f"keytui keeps no copy of this secret. Store it now where {escape(self._user)}'s old key "
+                f"{mask_key_id(self._old_key_id)} is used (a password manager, the application's secret store), "
+                "then press [b]s[/b]. Discarding deletes the new key; the old one stays as it is.",
+                id="secret-help",
+            )
+            yield Static(f"Access key id      [b]{self._key.access_key_id}[/b]", id="secret-key-id")
+            yield Static("", id="secret-value")
+            with Horizontal(id="secret-buttons"):
+                yield Button("Reveal (v)", id="secret-reveal")
+                yield Button("Copy secret (c)", id="secret-copy")
+                yield Button("I stored it (s)", variant="success", id="secret-stored")
+                yield Button("Discard (esc)", variant="error", id="secret-discard")
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        shown = escape(self._key.secret.reveal()) if self.revealed else f"{MASK}  [dim](v reveals)[/dim]"
+        self.query_one("#secret-value", Static).update(f"Secret access key  [b]{shown}[/b]")
+        self.query_one("#secret-reveal", Button).label = "Hide (v)" if self.revealed else "Reveal (v)"
+
+    def action_reveal(self) -> None:
+        self.revealed = not self.revealed
+        if self._hide_timer is not None:
+            self._hide_timer.stop()
+            self._hide_timer = None
+        if self.revealed:
+            self._hide_timer = self.set_timer(REVEAL_SECONDS, self._hide)
+        self._show()
+
+    def _hide(self) -> None:
+        self._hide_timer = None
+        self.revealed = False
+        self._show()
+
+    def action_copy_secret(self) -> None:
+        self.app.copy_to_clipboard(self._key.secret.reveal())
+        self.notify("The secret access key is on the clipboard; clear it once it is stored.", title="Copied")
+
+    def action_copy_key_id(self) -> None:
+        self.app.copy_to_clipboard(self._key.access_key_id)
+        self.notify("The access key id is on the clipboard.", title="Copied")
+
+    def action_stored(self) -> None:
+        self.dismiss(True)
+
+    def action_discard(self) -> None:
+        def answered(sure: bool | None) -> None:
+            if sure:
+                self.dismiss(False)
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Discard the new key?",
+                f"keytui deletes the new key {mask_key_id(self._key.access_key_id)} (nobody would hold its secret). "
+                f"The old key {mask_key_id(self._old_key_id)} stays active; nothing else changes.",
+                "Discard",
+            ),
+            answered,
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "secret-reveal": self.action_reveal,
+            "secret-copy": self.action_copy_secret,
+            "secret-stored": self.action_stored,
+            "secret-discard": self.action_discard,
+        }
+        actions[event.button.id or ""]()
+
+    def on_unmount(self) -> None:
+        if self._hide_timer is not None:
+            self._hide_timer.stop()
