@@ -106,7 +106,11 @@ class Services:
         store = VaultKeyStore(self.vault_service.vault) if self.vault_service else None
         return RotationEngine(
             fresh_iam,
-            lambda key: identity_for_key(key, self.target),
+            # Verify against the STS endpoint this profile really uses (an endpoint_url in the profile
+            # included), not only the one the target or the environment names.
+            lambda key: identity_for_key(
+                key, replace(self.target, endpoint_url=self._session().client("sts").meta.endpoint_url)
+            ),
             store,
             self.journals,
             self.clock,
