@@ -7,12 +7,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from keytui.core.errors import KeytuiError
 from keytui.core.masking import mask_key_id
 from keytui.core.models import LongTermKey
-from keytui.core.rotation import RotationResult, Step
+
+if TYPE_CHECKING:  # the parser is built for every command, credential-process included: stay light
+    from keytui.core.rotation import RotationResult, Step
 
 EXIT_INTERRUPTED = 130  # as for any Ctrl-C (keytui.cli); the journal says what exists
 

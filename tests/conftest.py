@@ -16,6 +16,7 @@ On request:
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import os
 import socket
 import subprocess
@@ -550,6 +551,32 @@ class DemoServer:
         return env
 
 
+@contextmanager
+def demo_process(runner: str, root: Path, what: str, **extra_env: str) -> Iterator[dict]:
+    """Run a demo `runner` script in its own process (HOME and TMPDIR in `root`, no keyring), yield the JSON
+    line it prints when ready, and stop it (stdin closed) afterwards."""
+    env = clean_environ()
+    env.update(HOME=str(root), TMPDIR=str(root), AWS_EC2_METADATA_DISABLED="true",
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring", **extra_env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", runner], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
+    )
+    assert process.stdout is not None and process.stdin is not None
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        pytest.fail(f"{what} did not start (exit {process.wait()})")
+    try:
+        yield json.loads(line)
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """keytui.demo.DemoAccount serving on 127.0.0.1, started once per session.
@@ -558,23 +585,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
     when a test starts and stops, which would empty an in-process demo server. Shared by many tests:
     treat it as read-only (mutating tests use `moto_account` or their own DemoAccount)."""
     root = tmp_path_factory.mktemp("demo")
-    env = clean_environ()
-    env.update(HOME=str(root), TMPDIR=str(root), AWS_EC2_METADATA_DISABLED="true",
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _DEMO_RUNNER],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
-    )
-    assert process.stdout is not None and process.stdin is not None
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        pytest.fail(f"the demo account did not start (exit {process.wait()})")
-    info = json.loads(line)
-    try:
+    with demo_process(_DEMO_RUNNER, root, "the demo account") as info:
         yield DemoServer(
             endpoint_url=info["endpoint_url"],
             config_file=Path(info["config_file"]),
@@ -582,10 +593,3 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer
             keyring_file=Path(info["keyring_file"]),
             profile=info["profile"],
         )
-    finally:
-        process.stdin.close()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

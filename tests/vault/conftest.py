@@ -12,7 +12,6 @@ import configparser
 import io
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from keytui.core.masking import Secret
 from keytui.core.models import LongTermKey
 from keytui.vault.memory import DemoFileKeyring, MemoryKeyring
 
-from ..conftest import Sandbox, clean_environ
+from ..conftest import Sandbox, demo_process
 
 SERVICE = "keytui"
 # The credential_process line keytui writes when run as `python -m keytui` / under pytest.
@@ -215,27 +214,8 @@ def auth_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthDemo]:
     """keytui.demo.DemoAccount on 127.0.0.1 in its own process, with INITIAL_NO_AUTH_ACTION_COUNT=0 (moto
     checks every request's key and signature; the seeding itself does not go through HTTP). Read-only."""
     root = tmp_path_factory.mktemp("auth-demo")
-    env = clean_environ()
-    env.update(HOME=str(root), TMPDIR=str(root), AWS_EC2_METADATA_DISABLED="true", INITIAL_NO_AUTH_ACTION_COUNT="0",
-               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
-    process = subprocess.Popen(
-        [sys.executable, "-c", _AUTH_DEMO_RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True
-    )
-    assert process.stdout is not None and process.stdin is not None
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        pytest.fail(f"the authenticated demo account did not start (exit {process.wait()})")
-    info = json.loads(line)
-    try:
+    with demo_process(_AUTH_DEMO_RUNNER, root, "the authenticated demo account", INITIAL_NO_AUTH_ACTION_COUNT="0") as info:
         yield AuthDemo(**{name: value if name == "endpoint_url" else Path(value) for name, value in info.items()})
-    finally:
-        process.stdin.close()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
