@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     from keytui import cli_rotate
 
     cli_rotate.add_parser(commands, common)
+    from keytui import cli_mfa
+
+    cli_mfa.add_parsers(commands, common)
+    from keytui import cli_audit
+
+    cli_audit.add_parser(commands, common)
 
     demo = commands.add_parser("demo", help="the embedded demo account")
     demo_commands = demo.add_subparsers(dest="demo_command", metavar="SUBCOMMAND", required=True)
@@ -60,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from keytui.core.errors import KeytuiError
 
+    if args.demo and args.command:
+        _fail(f"--demo opens the app on the demo account; it does not apply to `keytui {args.command}`. For commands, "
+              "run `keytui demo serve` and use the exports it prints.")
+        return EXIT_USAGE
     try:
         if args.version:
             from keytui import __version__
@@ -72,6 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from keytui.cli_rotate import rotate_command
 
             return rotate_command(args, _services(_target(args)), sys.stdout)
+        if args.command == "audit":
+            from keytui.cli_audit import audit_command
+
+            return audit_command(args, _services(_target(args)), sys.stdout)
+        if args.command in {"mfa", "session"}:
+            from keytui import cli_mfa
+
+            handler = cli_mfa.mfa_command if args.command == "mfa" else cli_mfa.session_command
+            return handler(args, _services(_target(args)), sys.stdout)
         if args.command in {"vault", "credential-process", "exec"}:
             from keytui import cli_vault
 
@@ -189,7 +208,9 @@ def _demo_serve(port: int, out: TextIO) -> int:
             f"  export AWS_PROFILE={DEMO_PROFILE}\n"
             "  export PYTHON_KEYRING_BACKEND=keytui.vault.memory.DemoFileKeyring\n"
             f"  export KEYTUI_DEMO_KEYRING={demo.keyring_file}\n\n"
-            "then e.g.: keytui users",
+            "then e.g.: keytui users\n"
+            "MFA sessions: profile demo-mfa has mfa_serial; `keytui session --profile demo-mfa` takes any six\n"
+            "digits here (the demo account does not check codes), then `aws --profile demo-mfa …` gets it.",
             file=out,
             flush=True,
         )

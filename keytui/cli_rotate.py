@@ -28,6 +28,9 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     mode.add_argument("--delete-old", action="store_true", help="delete the old key once the new one works")
     mode.add_argument("--resume", action="store_true", help="finish an interrupted rotation")
     mode.add_argument("--rollback", action="store_true", help="undo an interrupted rotation (before its switch)")
+    rotate.add_argument("--store-as", metavar="PROFILE",
+                        help="another user's key: keep the new key in the keyring under this new keytui profile "
+                        "(credential_process) instead of showing its secret")
     rotate.add_argument("--yes", action="store_true", help="do not ask for confirmation (for cron)")
     rotate.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -46,14 +49,12 @@ class CliEvents:
         print(f"{mark} {step.value:<15} {detail}".rstrip(), file=sys.stderr, flush=True)
 
     def tty(self) -> TextIO:
-        try:
-            return open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
-        except OSError:
-            raise KeytuiError(
-                "Rotating another user's key shows the new secret once, on a terminal, and needs a person to "
-                "confirm it was stored; there is no terminal here. Run it interactively.",
-                code="NoTerminal",
-            ) from None
+        from keytui.cli_tty import open_tty
+
+        return open_tty(
+            "Rotating another user's key shows the new secret once, on a terminal, and needs a person to confirm "
+            "it was stored; there is no terminal here. Run it interactively, or use --store-as PROFILE."
+        )
 
     def confirm_stored(self, new_key: LongTermKey) -> bool:
         with self.tty() as tty:
@@ -83,11 +84,14 @@ class CliEvents:
 
 
 def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # type: ignore[no-untyped-def]
-    engine = services.rotation_engine()
+    engine = services.rotation_engine(mfa_iam=services.mfa_iam(_mfa_prompt(services)))
     identity = services.identity()
     user = args.user or identity.name
     events = CliEvents(args.yes, user)
     if args.resume or args.rollback:
+        if args.store_as:
+            raise KeytuiError("--store-as names where a new rotation keeps its key; --resume and --rollback continue "
+                              "the one the journal names.", code="Usage")
         action = engine.resume if args.resume else engine.rollback
         result = _interruptible(engine, user, lambda: action(user, events))
         return EXIT_INTERRUPTED if result is None else _report(result, args, out)
@@ -95,6 +99,9 @@ def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # t
     engine.ensure_none_open(user)  # an unfinished rotation comes first: resume or roll it back
     source = services.credential_source()
     own = args.user is None or args.user == identity.name
+    if own and args.store_as:
+        raise KeytuiError("--store-as is for another user's key; your own profile's key is switched to the new one "
+                          "in its keyring entry.", code="Usage")
     profile = None
     old_key_id = args.key_id
     if own:
@@ -119,21 +126,37 @@ def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # t
         old_key_id = keys[0].key_id
     # What would stop the rotation (two keys, a key that is not the user's or not the profile's, a keyring
     # that cannot take a write) is said before any question; the engine checks it all again under its lock.
-    engine.preflight(user, old_key_id, profile)
-    if profile is None:
+    engine.preflight(user, old_key_id, profile, store_as=args.store_as)
+    if profile is None and not args.store_as:
         events.tty().close()  # fail now, before a key exists, if the secret could not be shown
     if not args.yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise KeytuiError("keytui rotate: confirm with --yes when there is no terminal.", code="Usage")
-        target = f"profile '{profile}'" if profile else "you (the new secret is shown once)"
-        answer = input(f"Rotate {mask_key_id(old_key_id)} of {user}? The new key goes to {target}; the old one is "
-                       f"{'deleted' if args.delete_old else 'deactivated'} after the new one works. [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
+        from keytui.cli_tty import confirm
+
+        target = (f"profile '{profile}'" if profile else f"the new keytui profile '{args.store_as}' (keyring)"
+                  if args.store_as else "you (the new secret is shown once)")
+        question = (f"Rotate {mask_key_id(old_key_id)} of {user}? The new key goes to {target}; the old one is "
+                    f"{'deleted' if args.delete_old else 'deactivated'} after the new one works. [y/N] ")
+        if not confirm(question, "keytui rotate: confirm with --yes when there is no terminal."):
             print("Nothing changed.", file=sys.stderr)
             return 1
     result = _interruptible(
-        engine, user, lambda: engine.rotate(user, old_key_id, profile, events, delete_old=args.delete_old))
+        engine, user,
+        lambda: engine.rotate(user, old_key_id, profile, events, delete_old=args.delete_old, store_as=args.store_as))
     return EXIT_INTERRUPTED if result is None else _report(result, args, out)
+
+
+def _mfa_prompt(services) -> Callable[[str], str]:  # type: ignore[no-untyped-def]
+    """F-08: IAM denied a call for lack of MFA; ask for one code on the terminal (the engine retries once)."""
+
+    def prompt(reason: str) -> str:
+        from keytui.cli_tty import ask, open_tty
+
+        profile = services.acting_profile
+        with open_tty(f"{reason}, and there is no terminal to ask for the code. Run `keytui session --profile "
+                      f"{profile}` first (keytui then acts with that session), and rotate again.") as tty:
+            return ask(tty, f"{reason}. MFA code: ")
+
+    return prompt
 
 
 def _interruptible(engine, user: str,  # type: ignore[no-untyped-def]

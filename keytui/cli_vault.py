@@ -57,16 +57,84 @@ def _service(command: str | None = None):
     return VaultService(_vault(), config, creds, command or keytui_command())
 
 
-def _stored_credentials(profile: str):
-    """(the profile's valid session, else its long-term key, else None; the vault asked)."""
+def _broker(vault, settings):  # type: ignore[no-untyped-def]
+    from keytui.core.clock import SystemClock
+    from keytui.vault.factory import aws_file_paths
+    from keytui.vault.sessions import SessionBroker
+
+    config, creds = aws_file_paths()
+    clock = SystemClock()
+    return SessionBroker(
+        vault, config, creds, clock, margin=settings.vault.session_margin,
+        state_folder=_state_folder(), resolve=_resolve_with_botocore,
+    )
+
+
+def _state_folder():  # type: ignore[no-untyped-def]
+    from keytui.core.awsfiles import state_dir
+
+    try:
+        return state_dir()
+    except (OSError, KeytuiError):
+        return None  # the used-codes record then lives in memory; AWS still refuses a reused code
+
+
+def _stored_credentials(profile: str, *, prompt: bool = True):  # type: ignore[no-untyped-def]
+    """(what to serve for `profile`, the vault asked). A valid MFA session first. A profile with mfa_serial
+    never falls back to its long-term key (F-09): without a valid session it asks for a code on the
+    terminal, or fails naming `keytui session`. Otherwise the long-term key, or None if none is stored."""
     settings = load_settings()
     from keytui.vault.factory import open_vault
 
     vault = open_vault(settings.vault)
-    session = vault.get_session(profile)
-    if session is not None and session.valid_for(datetime.now(timezone.utc)) > settings.vault.session_margin:
+    broker = _broker(vault, settings)
+    session = broker.cached(profile)
+    if session is not None:
         return session, vault
+    if broker.needs_mfa(profile):
+        if not prompt:
+            return None, vault
+        return new_session(broker, profile), vault
     return vault.get_key(profile), vault
+
+
+def new_session(broker, profile: str, duration: int | None = None, code_source=None):  # type: ignore[no-untyped-def]
+    """A new MFA session for `profile`, the code typed on the terminal (or read by `code_source`), stored in
+    the keyring. A refused code is asked again; a refused mfa_serial lists the user's real devices (F-06)."""
+    from keytui.cli_tty import open_tty, with_code_retries
+    from keytui.core.sessions import MfaSerialError
+
+    plan, source = broker.plan(profile, duration)
+    try:
+        if code_source is not None:
+            return broker.open(plan, source, code_source())
+        tty = open_tty(
+            f"Profile '{profile}' needs an MFA session and none is valid, and there is no terminal to ask for the "
+            f"code on. Run `keytui session --profile {profile}` in a terminal, then retry."
+        )
+        with tty:
+            return with_code_retries(
+                tty,
+                lambda: f"MFA code for profile '{profile}' ({plan.mfa_serial}): ",
+                lambda code: broker.open(plan, source, code),
+            )
+    except MfaSerialError as exc:
+        raise _with_devices(exc, broker, source, profile) from exc
+
+
+def _with_devices(exc, broker, source, profile: str) -> KeytuiError:  # type: ignore[no-untyped-def]
+    try:
+        devices = broker.user_devices(source, profile)
+    except KeytuiError as listing:
+        return KeytuiError(f"{exc} keytui could not list the user's devices either: {listing}", code=exc.code)
+    if not devices:
+        advice = "The user has no MFA device: enroll one with `keytui mfa enroll`."
+    else:
+        advice = (f"The user's MFA devices: {', '.join(devices)}. Set `mfa_serial = {devices[0]}` in the profile "
+                  f"(`keytui session --profile {profile} --fix-serial` writes it after asking).")
+    from keytui.core.sessions import MfaSerialError
+
+    return MfaSerialError(f"{exc} {advice}", exc.serial, devices)
 
 
 # -- credential-process -------------------------------------------------------------------------------
@@ -266,11 +334,11 @@ def _vault_list(args: argparse.Namespace, out: TextIO) -> int:
 def _vault_remove(args: argparse.Namespace, out: TextIO) -> int:
     service = _service()
     if not args.yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise UsageError("keytui vault remove: confirm with --yes when there is no terminal.")
-        answer = input(f"Delete profile '{args.name}''s key and session from the keyring? The AWS key itself "
-                       "stays valid. [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
+        from keytui.cli_tty import confirm
+
+        question = (f"Delete profile '{args.name}''s key and session from the keyring? The AWS key itself stays "
+                    "valid. [y/N] ")
+        if not confirm(question, "keytui vault remove: confirm with --yes when there is no terminal."):
             print("Nothing removed.", file=out)
             return 1
     if not service.remove(args.name):

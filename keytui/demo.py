@@ -27,9 +27,11 @@ from keytui.core.aws import AwsTarget
 DEMO_ACCOUNT_ID = "123456789012"
 DEMO_REGION = "us-east-1"
 DEMO_PROFILE = "demo"
+# A keyring profile with `mfa_serial`: what `keytui session` and credential_process serve MFA sessions for.
+DEMO_MFA_PROFILE = "demo-mfa"
 # Demo profiles whose key lives in the demo's keyring (the rest sit in its plaintext credentials file,
 # so that the Profiles screen has something to import).
-VAULT_PROFILES = frozenset({DEMO_PROFILE})
+VAULT_PROFILES = frozenset({DEMO_PROFILE, DEMO_MFA_PROFILE})
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("olivia", "/eng/data/", console=True, mfa=True, keys=(K(12, used_days_ago=0, service="s3", region="eu-west-1"),)),
     DemoUser("peggy", "/support/", console=True),
     DemoUser("rupert", "/support/", console=True, keys=(K(5),)),
-    DemoUser("sybil", "/security/", console=True, mfa=True, keys=(K(44, used_days_ago=0, service="securityhub"),)),
+    DemoUser("sybil", "/security/", console=True, mfa=True, keys=(K(44, used_days_ago=0, service="securityhub"),),
+             profile=DEMO_MFA_PROFILE),
     DemoUser("trent", "/security/", console=True, mfa=True),
     DemoUser("victor", "/eng/mobile/", console=True, keys=(K(130, used_days_ago=60, service="sns", region="us-west-1"),)),
     DemoUser("walter", "/eng/mobile/", console=True, mfa=True, keys=(K(400, active=False, used_days_ago=380, service="s3"),)),
@@ -237,15 +240,27 @@ class DemoAccount:
         from moto.server import ThreadedMotoServer
 
         # werkzeug logs every request to stderr, which would scribble over the TUI.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         try:
             os.chmod(self.home, 0o700)
             self.port = self.port or free_port()
             reset_moto()
             credentials = seed(self.users, now=self.now)
+            full_demo = self.users == DEMO_USERS  # benchmarks seed bulk users only
+            if full_demo:
+                from moto.iam.models import iam_backends
+
+                from keytui.demo_audit import seed_iam
+
+                seed_iam(iam_backends[DEMO_ACCOUNT_ID]["aws"], DEMO_ACCOUNT_ID,
+                         (self.now or datetime.now(timezone.utc)).replace(tzinfo=None))
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
             server.start()
             self._server = server
+            if full_demo:
+                from keytui.demo_audit import seed_infrastructure
+
+                seed_infrastructure(self.endpoint_url, DEMO_REGION)
             self._write_config(credentials)
         except BaseException:
             self.stop()  # a failed start leaves no temporary files behind
@@ -277,6 +292,9 @@ class DemoAccount:
                 config.append(f"credential_process = {process_line(profile, keytui_command())}\n")
             else:
                 creds.append(f"[{profile}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n\n")
+            if profile == DEMO_MFA_PROFILE:
+                owner = next(u.name for u in DEMO_USERS if u.profile == profile)
+                config.append(f"mfa_serial = arn:aws:iam::{DEMO_ACCOUNT_ID}:mfa/{owner}\n")
             config.append("\n")
         _write_private(self.config_file, "".join(config))
         _write_private(self.credentials_file, "".join(creds))

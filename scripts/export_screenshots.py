@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Regenerate the README screenshots, screenshots/*.svg, from the embedded demo account.
 
-    python scripts/export_screenshots.py                 # writes screenshots/{main,overdue,help}.svg
+    python scripts/export_screenshots.py                 # writes screenshots/{main,overdue,help,audit}.svg
     python scripts/export_screenshots.py --png /tmp/png  # also renders PNGs there (rsvg-convert), to look at
 
 The output is deterministic, so a re-run without a UI change leaves git clean: the demo's ages are seeded
@@ -68,10 +68,34 @@ async def _help(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("question_mark")
 
 
+async def _audit(pilot) -> None:  # type: ignore[no-untyped-def]
+    from keytui.demo_audit import stable_report
+    from keytui.ui.screens.audit import AuditScreen
+    from keytui.ui.widgets.audit_tree import AuditTree
+
+    # The demo's audit, run once, with moto's random security group/instance ids and the demo's temp folder
+    # replaced by fixed values (stable_report), so that a re-run leaves the SVG unchanged.
+    services = pilot.app.services
+    report = stable_report(services.run_audit())
+    services.run_audit = lambda **_: report
+    await pilot.press("a")
+    deadline = time.monotonic() + 60
+    while not (isinstance(pilot.app.screen, AuditScreen) and pilot.app.screen.report is not None
+               and not pilot.app.screen.collecting):
+        if time.monotonic() > deadline:
+            raise SystemExit("export_screenshots: the audit screen did not show its report within 60 s")
+        await pilot.pause(0.05)
+    # The world-open SSH rule: its finding shows an AWS fix with the exact call keytui would make.
+    ssh = next(f for f in report.result("admin-ports").findings if "legacy-ssh" in f.resource)
+    pilot.app.screen.query_one(AuditTree).select_row(("admin-ports", ssh.resource))
+    await pilot.pause()
+
+
 SHOTS = (
     Shot("main", "the main screen on the demo account", _main_screen),
     Shot("overdue", "a user with an overdue key selected", _overdue_user),
     Shot("help", "the help modal", _help),
+    Shot("audit", "the security audit, a world-open SSH rule selected", _audit),
 )
 
 

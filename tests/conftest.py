@@ -166,6 +166,20 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def no_real_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """keytui asks its questions on /dev/tty: in this process it must never reach the terminal pytest runs
+    in (a test would wait for a person). Tests that need a terminal install a scripted one."""
+    from keytui import cli_tty
+    from keytui.core.errors import KeytuiError
+
+    def refuse(why: str) -> object:
+        raise KeytuiError(why, code="NoTerminal")
+
+    monkeypatch.setattr(cli_tty, "open_tty", refuse)
+    monkeypatch.setattr(cli_tty, "has_tty", lambda: False)
+
+
+@pytest.fixture(autouse=True)
 def no_retry_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore still retries throttling and connection errors (standard mode), but without sleeping."""
     monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)

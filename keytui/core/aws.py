@@ -206,15 +206,17 @@ class AwsSession:
 
     # -- clients --------------------------------------------------------------------------------------
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client of this session's credentials, in its region or in `region` (EC2, CloudTrail per region)."""
+        cache_key = f"{service}@{region}" if region else service
         with self._lock:
-            client = self._clients.get(service)
+            client = self._clients.get(cache_key)
             if client is None:
-                client = self._create_client(service)
-                self._clients[service] = client
+                client = self._create_client(service, region)
+                self._clients[cache_key] = client
             return client
 
-    def _create_client(self, service: str) -> Any:
+    def _create_client(self, service: str, region: str | None = None) -> Any:
         config = Config(
             retries={"mode": self.target.retry_mode, "max_attempts": self.target.max_attempts},
             max_pool_connections=self.target.max_pool_connections,
@@ -222,7 +224,7 @@ class AwsSession:
             read_timeout=30,
             user_agent_extra="keytui",
         )
-        kwargs: dict[str, Any] = {"region_name": self.region, "config": config}
+        kwargs: dict[str, Any] = {"region_name": region or self.region, "config": config}
         if self.target.endpoint_url:
             kwargs["endpoint_url"] = self.target.endpoint_url
         with aws_errors(f"connect to {service.upper()} with profile '{self.profile or 'default'}'"):
@@ -235,21 +237,30 @@ class AwsSession:
         return Identity(account=answer["Account"], arn=answer["Arn"], user_id=answer["UserId"])
 
 
-def identity_for_key(key: LongTermKey, target: AwsTarget, region: str | None = None) -> Identity:
-    """`sts get-caller-identity` signed with `key` itself (not with the session's credentials): proves a
-    key works and says whose it is."""
-    # No profile at all: the key under test is all that matters, whatever AWS_PROFILE names.
+def sts_client(credentials: LongTermKey | SessionCredentials, target: AwsTarget, region: str | None = None) -> Any:
+    """An STS client signed with `credentials` themselves (not the session's), at the STS endpoint the
+    target uses: to prove a key works, or to spend an MFA code on a session."""
+    # No profile at all: the credentials given are all that matter, whatever AWS_PROFILE names.
     session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_utc)
     kwargs: dict[str, Any] = {
         "region_name": region or target.region or FALLBACK_REGION,
-        "aws_access_key_id": key.access_key_id,
-        "aws_secret_access_key": key.secret.reveal(),
+        "aws_access_key_id": credentials.access_key_id,
+        "aws_secret_access_key": credentials.secret.reveal(),
         "config": Config(retries={"mode": target.retry_mode, "max_attempts": 3}, connect_timeout=5, read_timeout=15),
     }
+    if isinstance(credentials, SessionCredentials):
+        kwargs["aws_session_token"] = credentials.token.reveal()
     endpoint = target.endpoint_url or os.environ.get("AWS_ENDPOINT_URL_STS") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         kwargs["endpoint_url"] = endpoint
+    with aws_errors("connect to STS"):
+        return session.create_client("sts", **kwargs)
+
+
+def identity_for_key(key: LongTermKey, target: AwsTarget, region: str | None = None) -> Identity:
+    """`sts get-caller-identity` signed with `key` itself: proves a key works and says whose it is."""
+    client = sts_client(key, target, region)
     with aws_errors(f"check key {key.access_key_id[:4]}…{key.access_key_id[-4:]} with sts get-caller-identity"):
-        answer = session.create_client("sts", **kwargs).get_caller_identity()
+        answer = client.get_caller_identity()
     return Identity(account=answer["Account"], arn=answer["Arn"], user_id=answer["UserId"])

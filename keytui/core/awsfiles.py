@@ -254,3 +254,17 @@ def files_lock(name: str = "aws-files") -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def set_profile_value(config_file: Path, profile: str, key: str, value: str) -> None:
+    """Write one setting into a profile of the config file (e.g. `mfa_serial` after an enrollment), keeping
+    everything else as it is; refused if the file does not parse or the value would span lines."""
+    check_profile_name(profile)
+    if any(c in value for c in "\r\n"):
+        raise KeytuiError(f"A value for {key} cannot contain a line break.", code="Usage")
+    with files_lock():
+        text = read_text(config_file)
+        check_parses(config_file, text)
+        document = IniDocument(text)
+        document.set(config_section(profile), key, value)
+        write_atomic(config_file, document.text())

@@ -125,6 +125,16 @@ def translate(exc: Exception, action: str) -> KeytuiError:
         )
     if isinstance(exc, bce.CredentialRetrievalError):
         return AwsError(f"Could not {action}: {_detail(exc)}.", code="CredentialRetrievalError")
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        # Not an AWS answer at all (an HTTP 500 page): a proxy, or an endpoint that lacks the call.
+        status = " (HTTP 500)" if "500" in str(exc) else ""
+        return AwsError(
+            f"Could not {action}: the endpoint did not answer like AWS{status}; it may not implement this call, "
+            "or a proxy is in the way.",
+            code="NotAnAwsResponse",
+        )
     if isinstance(exc, bce.BotoCoreError):
         return AwsError(f"Could not {action}: {_detail(exc)}.", code=type(exc).__name__)
     if isinstance(exc, UnicodeError):
@@ -145,10 +155,11 @@ def translate(exc: Exception, action: str) -> KeytuiError:
 def aws_errors(action: str) -> Iterator[None]:
     """`with aws_errors("list users"): ...` — the only try/except around AWS calls."""
     from botocore import exceptions as bce
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
-    except (bce.BotoCoreError, bce.ClientError, OSError, ValueError) as exc:
+    except (bce.BotoCoreError, bce.ClientError, OSError, ValueError, ResponseParserError) as exc:
         raise translate(exc, action) from exc
 
 

@@ -185,6 +185,7 @@ class InventoryService:
             mfa_active=row.mfa_active,
             access_keys_active=(actives[0], actives[1]),
             password_last_used=row.password_last_used,
+            keys_last_used=max((s.last_used for s in row.keys if s.last_used), default=None),
         )
 
     def _complete_user(self, user: IamUser, row: ReportRow | None) -> IamUser:

@@ -148,6 +148,13 @@ class RootAccount:
     mfa_active: bool | None
     access_keys_active: tuple[bool, bool]
     password_last_used: datetime | None
+    # The latest use of either root access key (None: never used, or no keys).
+    keys_last_used: datetime | None = None
+
+    @property
+    def last_used(self) -> datetime | None:
+        dates = [d for d in (self.password_last_used, self.keys_last_used) if d is not None]
+        return max(dates) if dates else None
 
 
 @dataclass(frozen=True)

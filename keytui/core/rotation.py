@@ -66,13 +66,32 @@ class TwoKeysError(RotationError):
         evidence = "; ".join(
             f"{k.masked_id} {k.status}, {k.age_days(now)}d old, last used {key_last_used_text(k, now)}" for k in keys
         )
+        inactive = [k for k in keys if not k.active and k.key_id]
+        if len(inactive) == 1:
+            # The step to take, exactly (a masked id cannot be typed into a command).
+            key = inactive[0]
+            advice = (f"Delete the inactive key {key.masked_id} first (`aws iam delete-access-key --user-name {user} "
+                      f"--access-key-id {key.key_id}`, or select {user} in keytui and press d), then rotate.")
+        else:
+            advice = "Delete the key that is no longer used first (the inactive one if there is one), then rotate."
         super().__init__(
             f"{user} already has two access keys ({evidence}). AWS allows two, inactive ones included, so a "
-            "rotation cannot create a new one. Delete the key that is no longer used first (the inactive one "
-            "if there is one), then rotate. Nothing was changed.",
+            f"rotation cannot create a new one. {advice} Nothing was changed.",
             code="TwoKeys",
         )
         self.keys = keys
+
+    @property
+    def inactive_keys(self) -> tuple[AccessKey, ...]:
+        return tuple(k for k in self.keys if not k.active and k.key_id)
+
+
+@dataclass(frozen=True)
+class StoreAs:
+    """The other answer to `confirm_stored`: keytui keeps the new key itself, under a new keytui profile of
+    this name (keyring entry + credential_process line), instead of a person storing the shown secret."""
+
+    profile: str
 
 
 class KeyStore(Protocol):
@@ -86,12 +105,29 @@ class KeyStore(Protocol):
     def drop_pending(self, profile: str) -> None: ...
 
 
+class ProfileStore(Protocol):
+    """Where another user's new key can be kept under a new, named keytui profile (the vault)."""
+
+    def check_new(self, profile: str) -> None:
+        """Raise unless `profile` can be created now: a usable name no profile or keyring entry uses yet, and
+        a keyring that takes a write."""
+
+    def create(self, profile: str, key: LongTermKey, user: str) -> None:
+        """The keyring entry (read back) and the credential_process line, all or nothing."""
+
+    def get(self, profile: str) -> LongTermKey | None: ...
+
+    def discard(self, profile: str, key_id: str) -> None:
+        """Remove the profile, if it holds `key_id` (and only then)."""
+
+
 class RotationEvents(Protocol):
     def step(self, step: Step, state: str, detail: str = "") -> None:
         """`state`: running | waiting | done | skipped | failed."""
 
-    def confirm_stored(self, new_key: LongTermKey) -> bool:
-        """Another user's key: show the secret once; True when the user says it is stored safely."""
+    def confirm_stored(self, new_key: LongTermKey) -> bool | StoreAs:
+        """Another user's key: show the secret once; True when the user says it is stored safely, False to
+        discard it, or StoreAs(name) to have keytui keep it under a new keytui profile instead."""
 
     def confirm_deployed(self, new_key: LongTermKey) -> bool:
         """Another user's key: True when the new key is deployed and the old one may be deactivated.
@@ -117,9 +153,24 @@ class Journal:
     # The step whose call was sent but whose outcome was not recorded yet (None between steps): after a
     # crash, the one effect the journal cannot vouch for.
     running: str | None = None
+    # Another user's new key kept by keytui under this new profile (keyring), instead of shown once.
+    store_as: str | None = None
 
     def has(self, step: Step) -> bool:
         return step.value in self.done
+
+    @property
+    def can_resume(self) -> bool:
+        """False when no resume can work, whatever AWS says now: another user's new key was shown once and
+        stored by a person (keytui kept no copy) but not verified, so it cannot be verified again. A pending
+        key in the keyring (a managed profile's, or a --store-as profile's) is checked by the resume itself."""
+        return not (self.profile is None and self.store_as is None and self.new_key_id
+                    and self.has(Step.STORE) and not self.has(Step.VERIFY))
+
+    @property
+    def can_roll_back(self) -> bool:
+        """Only before the switch: after it the new key is the one in use (or confirmed deployed)."""
+        return not self.has(Step.SWITCH)
 
     def _was_running(self, step: Step) -> bool:
         return self.running == step.value
@@ -165,6 +216,8 @@ class Journal:
         new = f"new key {mask_key_id(self.new_key_id)}"
         if status is not None and self.new_key_id not in status:
             return f"{new} no longer exists"
+        if self.store_as:
+            return self._stored_as_text(new)
         profile = f"profile '{self.profile}'"
         if self.has(Step.SWITCH):
             return f"{new} verified and in use by {profile}" if self.profile else f"{new} verified and deployed"
@@ -184,6 +237,21 @@ class Journal:
             return f"{new} created and shown, not confirmed stored"
         return f"{new} created, not stored yet"
 
+    def _stored_as_text(self, new: str) -> str:
+        held = f"keytui profile '{self.store_as}'"
+        if self.has(Step.SWITCH):
+            return f"{new} verified and held by {held}"
+        if self.has(Step.VERIFY):
+            return f"{new} held by {held} and verified"
+        if self.has(Step.STORE):
+            return f"{new} created and held by {held}, not verified yet"
+        if self._was_running(Step.STORE):
+            return f"{new} created; storing it as {held} was interrupted"
+        return f"{new} created, not stored yet"
+
+
+HISTORY_LIMIT = 1000  # keys remembered as deactivated by a rotation (the oldest are forgotten first)
+
 
 def _safe(user: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.@+=,-]", "_", user)
@@ -194,6 +262,7 @@ class JournalStore:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or state_dir() / "rotations"
+        self._history_cache: tuple[tuple[int, int, int], dict[str, datetime]] | None = None
 
     def _path(self, user: str) -> Path:
         return self.folder / f"{_safe(user)}.json"
@@ -228,6 +297,83 @@ class JournalStore:
         journal.status = status
         self.save(journal)
         self._path(journal.user).unlink(missing_ok=True)
+
+    # -- keys a rotation left inactive (IAM does not record when a key was deactivated) -----------------
+
+    @property
+    def _history(self) -> Path:
+        # In a folder of its own: open_journals() reads every *.json of this folder as a journal.
+        return self.folder / "history" / "deactivated.json"
+
+    def record_deactivated(self, user: str, key_id: str, at: datetime) -> None:
+        """Remember that a rotation of `user` finished at `at` leaving `key_id` inactive: the evidence of how
+        long it has been inactive (core/cleanup.py). Best effort: a history that cannot be written only loses
+        that evidence (the key's last use stands in), never the rotation."""
+        try:
+            self._history.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self._history.parent / "deactivated.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                entries = self._read_history()
+                entries[key_id] = {"user": user, "deactivated_at": at.isoformat()}
+                if len(entries) > HISTORY_LIMIT:
+                    newest = sorted(entries, key=lambda k: entries[k]["deactivated_at"])[-HISTORY_LIMIT:]
+                    entries = {k: entries[k] for k in newest}
+                write_atomic(self._history, json.dumps(entries, indent=1, sort_keys=True))
+            finally:
+                os.close(fd)
+        except (OSError, KeytuiError):
+            pass
+
+    def forget_deactivated(self, key_id: str) -> None:
+        """The key was deleted: drop it from the history (best effort, as above)."""
+        try:
+            if key_id not in self.deactivated():
+                return
+            fd = os.open(self._history.parent / "deactivated.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                entries = self._read_history()
+                entries.pop(key_id, None)
+                write_atomic(self._history, json.dumps(entries, indent=1, sort_keys=True))
+            finally:
+                os.close(fd)
+        except (OSError, KeytuiError):
+            pass
+
+    def _read_history(self) -> dict[str, dict[str, str]]:
+        try:
+            data = json.loads(self._history.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            return {}  # damaged: it is evidence, not state; the next record starts it again
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items()
+                if isinstance(v, dict) and isinstance(v.get("deactivated_at"), str)}
+
+    def deactivated(self) -> dict[str, datetime]:
+        """Key id -> when a keytui rotation finished leaving it inactive. Read again only when the file
+        changed (the keys panel asks on every selection). Missing or unreadable: no evidence ({})."""
+        try:
+            info = os.stat(self._history)
+        except OSError:
+            return {}
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        cached = self._history_cache
+        if cached is not None and cached[0] == stamp:
+            return dict(cached[1])
+        found: dict[str, datetime] = {}
+        for key_id, entry in self._read_history().items():
+            try:
+                when = datetime.fromisoformat(entry["deactivated_at"])
+            except ValueError:
+                continue
+            if when.tzinfo is not None:
+                found[key_id] = when
+        self._history_cache = (stamp, found)
+        return dict(found)
 
     @contextmanager
     def lock(self, user: str) -> Iterator[None]:
@@ -266,8 +412,11 @@ def _commands(journal: Journal) -> tuple[str, str]:
 
 def _advice(journal: Journal) -> str:
     resume, rollback = _commands(journal)
-    if journal.has(Step.SWITCH):
+    if not journal.can_roll_back:
         return f"Resume it ({resume}); it cannot be rolled back, the new key is in use."
+    if not journal.can_resume:
+        return (f"Roll it back ({rollback}), which deletes the new key, then rotate again; it cannot be resumed: "
+                "keytui kept no copy of the new secret to verify it with.")
     return f"Resume it ({resume}) or roll it back ({rollback})."
 
 
@@ -295,6 +444,7 @@ class RotationEngine:
         clock: Clock,
         *,
         mfa_iam: Callable[[], IamService] | None = None,
+        profiles: ProfileStore | None = None,
         verify_timeout: float = 60.0,
         poll_interval: float = 1.5,
         delete_retry_timeout: float = 30.0,
@@ -304,6 +454,7 @@ class RotationEngine:
         self._iam: IamService | None = None
         self._verify_key = verify_key
         self._store = store
+        self._profiles = profiles
         self._journals = journals
         self._clock = clock
         self._mfa_iam = mfa_iam
@@ -345,7 +496,8 @@ class RotationEngine:
     def preflight_keys(self, user: str) -> tuple[AccessKey, ...]:
         return self._list(user)
 
-    def preflight(self, user: str, old_key_id: str, profile: str | None) -> tuple[AccessKey, ...]:
+    def preflight(self, user: str, old_key_id: str, profile: str | None, *,
+                  store_as: str | None = None) -> tuple[AccessKey, ...]:
         keys = self._list(user)
         if old_key_id not in {k.key_id for k in keys}:
             raise RotationError(
@@ -369,6 +521,14 @@ class RotationEngine:
                     code="KeyNotHeld",
                 )
             self._store.probe()  # prove the keyring takes a write before a secret exists
+        if store_as is not None:
+            if profile is not None:
+                raise RotationError(
+                    "A new key is kept under a new keytui profile only when rotating another user's key; your own "
+                    f"profile '{profile}' is switched to its new key in place. Nothing was changed.", code="Usage")
+            if self._profiles is None:
+                raise RotationError("No keyring to store the new key in. Nothing was changed.", code="NoKeyring")
+            self._profiles.check_new(store_as)  # a new name, and a keyring that takes a write
         return keys
 
     def _with_last_use(self, key: AccessKey) -> AccessKey:
@@ -380,19 +540,21 @@ class RotationEngine:
     # -- the run ------------------------------------------------------------------------------------------
 
     def rotate(self, user: str, old_key_id: str, profile: str | None, events: RotationEvents,
-               *, delete_old: bool = False) -> RotationResult:
+               *, delete_old: bool = False, store_as: str | None = None) -> RotationResult:
+        """`store_as` (another user's key only): keytui keeps the new key under this new keytui profile
+        instead of showing its secret, and does not ask whether it is deployed (keytui holds it)."""
         with self._journals.lock(user):
             self.ensure_none_open(user)
             events.step(Step.PREFLIGHT, "running")
             try:
-                keys = self.preflight(user, old_key_id, profile)
+                keys = self.preflight(user, old_key_id, profile, store_as=store_as)
             except (KeytuiError, KeyboardInterrupt) as exc:
                 events.step(Step.PREFLIGHT, "failed", str(exc) if isinstance(exc, KeytuiError) else "interrupted")
                 raise
             journal = Journal(
                 user=user, old_key_id=old_key_id, profile=profile, delete_old=delete_old,
                 keys_before=[k.key_id or "" for k in keys], started_at=self._clock.now().isoformat(),
-                done=[Step.PREFLIGHT.value],
+                done=[Step.PREFLIGHT.value], store_as=store_as,
             )
             self._journals.save(journal)
             events.step(Step.PREFLIGHT, "done", f"{len(keys)} key(s); replacing {mask_key_id(old_key_id)}")
@@ -435,8 +597,9 @@ class RotationEngine:
             keys, keyring = self._world(journal)
             self._reconcile(journal, keys, keyring)
             self._journals.save(journal)
-            if journal.has(Step.SWITCH):
+            if not journal.can_roll_back:
                 what = f"profile '{journal.profile}' already uses the new key" if journal.profile else \
+                    f"keytui profile '{journal.store_as}' holds the new key" if journal.store_as else \
                     "you confirmed the new key is deployed"
                 raise RotationError(
                     f"The rotation of {user} cannot be rolled back: {what}.", code="CannotRollBack",
@@ -462,6 +625,8 @@ class RotationEngine:
                     self._delete_key(user, key_id)  # type: ignore[arg-type]
                 if journal.profile and self._store is not None:
                     self._store.drop_pending(journal.profile)
+                if journal.store_as and self._profiles is not None and journal.new_key_id:
+                    self._profiles.discard(journal.store_as, journal.new_key_id)
             except KeytuiError as exc:
                 raise RotationError(
                     f"The roll-back of {user} stopped: {exc}", code=exc.code or "RollBackFailed",
@@ -481,6 +646,9 @@ class RotationEngine:
     # -- the world, and a journal that an interruption left behind ---------------------------------------
 
     def _keyring(self, journal: Journal) -> _Keyring:
+        if journal.store_as and self._profiles is not None:
+            # Held, never switched to: the keytui profile is another user's, not the one keytui acts as.
+            return _Keyring(pending=self._profiles.get(journal.store_as))
         if not journal.profile or self._store is None:
             return _Keyring()
         return _Keyring(self._store.current(journal.profile), self._store.get_pending(journal.profile))
@@ -512,6 +680,10 @@ class RotationEngine:
         if journal.profile and self._store is not None:
             known[Step.STORE.value] = keyring.pending is not None and keyring.pending.access_key_id == new_id
             known[Step.SWITCH.value] = switched
+        elif journal.store_as and self._profiles is not None:
+            known[Step.STORE.value] = keyring.pending is not None and keyring.pending.access_key_id == new_id
+            if running == Step.SWITCH.value:
+                journal.running = None  # nothing outside keytui changes at this switch: it is simply done again
         elif running == Step.SWITCH.value:
             journal.running = None  # another user's key: the deployment was never confirmed
         if running in known:
@@ -580,6 +752,9 @@ class RotationEngine:
                            f"{mask_key_id(journal.old_key_id)} {'was already deleted' if gone else 'deleted'}")
         except (KeytuiError, KeyboardInterrupt) as exc:
             self._failed(journal, step, exc, events)
+        if journal.has(Step.DEACTIVATE) and not journal.has(Step.DELETE):
+            # IAM keeps no date of deactivation: this is the evidence for the grace period (core/cleanup.py).
+            self._journals.record_deactivated(user, journal.old_key_id, self._clock.now())
         # Done is done: the journal is closed before anyone is told (a Ctrl-C now leaves nothing to resume).
         self._journals.close(journal, "done")
         events.step(Step.DONE, "done", journal.describe())
@@ -673,7 +848,8 @@ class RotationEngine:
         new = mask_key_id(journal.new_key_id)
         if journal.has(Step.STORE):
             where = (f"the keyring no longer holds it for profile '{journal.profile}'" if journal.profile else
-                     "keytui does not keep another user's secret, so it cannot verify the key you stored")
+                     f"the keyring no longer holds it for keytui profile '{journal.store_as}'" if journal.can_resume
+                     else "keytui does not keep another user's secret, so it cannot verify the key you stored")
             raise RotationError(
                 f"This rotation cannot be resumed: the new key {new} must be verified and {where}.",
                 code="CannotResume",
@@ -706,6 +882,11 @@ class RotationEngine:
                 self._store.drop_pending(journal.profile)
             except KeytuiError:
                 pass  # the key it names no longer exists; the next rotation overwrites it
+        if journal.store_as and self._profiles is not None and journal.new_key_id:
+            try:
+                self._profiles.discard(journal.store_as, journal.new_key_id)
+            except KeytuiError:
+                pass  # the profile store undoes a failed write itself; this only sweeps after a crash
         self._close_unchanged(journal)
         held = f" and still the key of profile '{journal.profile}'" if journal.profile else ""
         raise RotationError(
@@ -722,13 +903,32 @@ class RotationEngine:
                 self._abandon(journal, f"The new key could not be stored. {exc}", exc.code)
             self._mark(journal, Step.STORE, events, f"pending in the keyring for profile '{journal.profile}'")
             return
+        if journal.store_as is None:
+            try:
+                answer = events.confirm_stored(new_key)
+            except KeytuiError as exc:  # e.g. no terminal to show it on
+                self._abandon(journal, f"The new key could not be shown: {exc}", exc.code)
+            if not isinstance(answer, StoreAs):
+                if not answer:
+                    self._abandon(journal, "Cancelled: the new key was not stored.", "Cancelled")
+                self._mark(journal, Step.STORE, events, "you stored it")
+                return
+            journal.store_as = answer.profile
+            self._journals.save(journal)  # named before the write (a crash during it leaves a known profile)
+        self._store_as(journal, new_key, events)
+
+    def _store_as(self, journal: Journal, new_key: LongTermKey, events: RotationEvents) -> None:
+        """Another user's new key kept by keytui: a new keytui profile (keyring entry read back, then the
+        credential_process line), before anyone would have seen the secret. Failing, the new key is deleted."""
+        name = journal.store_as
+        if self._profiles is None:
+            self._abandon(journal, f"The new key could not be stored as keytui profile '{name}': no keyring.",
+                          "NoKeyring")
         try:
-            stored = events.confirm_stored(new_key)
-        except KeytuiError as exc:  # e.g. no terminal to show it on
-            self._abandon(journal, f"The new key could not be shown: {exc}", exc.code)
-        if not stored:
-            self._abandon(journal, "Cancelled: the new key was not stored.", "Cancelled")
-        self._mark(journal, Step.STORE, events, "you stored it")
+            self._profiles.create(name, new_key, journal.user)  # type: ignore[union-attr, arg-type]
+        except KeytuiError as exc:
+            self._abandon(journal, f"The new key could not be stored as keytui profile '{name}'. {exc}", exc.code)
+        self._mark(journal, Step.STORE, events, f"kept by keytui as profile '{name}' (keyring)")
 
     def _verify(self, journal: Journal, new_key: LongTermKey, events: RotationEvents) -> None:
         """Poll sts get-caller-identity signed with the new key until AWS accepts it (F-02)."""
@@ -772,6 +972,10 @@ class RotationEngine:
             # Every later call is signed with the new key; clients built from the old one go (F-03).
             self._iam = self._fresh_iam()
             events.switched(shown)
+            return
+        if journal.store_as:
+            # keytui holds the new key (and verified it): there is no deployment to wait for.
+            self._mark(journal, Step.SWITCH, events, f"keytui profile '{journal.store_as}' holds {mask_key_id(new_id)}")
             return
         if not events.confirm_deployed(shown):
             journal.running = None

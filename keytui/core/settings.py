@@ -33,10 +33,32 @@ class VaultSettings:
 
 
 @dataclass(frozen=True)
+class RotationSettings:
+    # Days an inactive key is kept before keytui marks it as one that can be deleted (--deactivate-only
+    # leaves the old key inactive; `d` in the app deletes it).
+    grace_days: int = 7
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """The audit's thresholds (defaults: the CIS AWS Foundations Benchmark and common practice)."""
+
+    key_age_days: int = 90  # an active key older than this fails key-age
+    key_age_high_days: int = 730  # … and older than this is a high finding
+    unused_days: int = 45  # a key or password unused this long fails unused
+    root_use_fail_days: int = 1  # root used this recently: fail root-use
+    root_use_warn_days: int = 90  # … this recently: warn
+    password_min_length: int = 14
+    password_reuse_prevention: int = 24
+
+
+@dataclass(frozen=True)
 class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     aws: AwsSettings = field(default_factory=AwsSettings)
     vault: VaultSettings = field(default_factory=VaultSettings)
+    rotation: RotationSettings = field(default_factory=RotationSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
     # [keys]: binding id -> key(s), e.g. "users.refresh" = "f5" (Textual's App.set_keymap).
     keymap: tuple[tuple[str, str], ...] = ()
 
@@ -115,10 +137,11 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise KeytuiError(f"Could not read keytui settings {path}: {exc}. Fix or remove the file.") from None
-    unknown = set(data) - {"thresholds", "aws", "vault", "keys"}
+    unknown = set(data) - {"thresholds", "aws", "vault", "rotation", "audit", "keys"}
     if unknown:
         raise KeytuiError(
-            f"Unknown section(s) in {path}: {', '.join(sorted(unknown))}. Known: thresholds, aws, vault, keys."
+            f"Unknown section(s) in {path}: {', '.join(sorted(unknown))}. Known: thresholds, aws, vault, rotation, "
+            "audit, keys."
         )
     keys = data.get("keys", {})
     if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
@@ -132,9 +155,19 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     vault = _section(VaultSettings, "vault", data.get("vault", {}), environ, str(path))
     if vault.session_margin < 0:
         raise KeytuiError(f"Setting vault.session_margin must be 0 or more seconds, got {vault.session_margin}.")
+    rotation = _section(RotationSettings, "rotation", data.get("rotation", {}), environ, str(path))
+    if rotation.grace_days < 0:
+        raise KeytuiError(f"Setting rotation.grace_days must be 0 or more days, got {rotation.grace_days}.")
+    audit = _section(AuditSettings, "audit", data.get("audit", {}), environ, str(path))
+    for name in ("key_age_days", "key_age_high_days", "unused_days", "root_use_fail_days", "root_use_warn_days",
+                 "password_min_length"):
+        if getattr(audit, name) <= 0:
+            raise KeytuiError(f"Setting audit.{name} must be positive, got {getattr(audit, name)}.")
     return Settings(
+        audit=audit,
         thresholds=_section(Thresholds, "thresholds", data.get("thresholds", {}), environ, str(path)),
         aws=aws,
         vault=vault,
+        rotation=rotation,
         keymap=tuple(sorted(keys.items())),
     )

@@ -71,6 +71,13 @@ class KeytuiApp(App[int]):
             self.notify("A rotation is running: wait until it finishes or asks you something, then quit.",
                         title="Not now", severity="warning")
             return
+        # An MFA enrollment whose device exists but is not enabled: esc deletes it; quitting would leave it.
+        from keytui.ui.screens.mfa_enroll import MfaEnrollScreen
+
+        if any(isinstance(screen, MfaEnrollScreen) and screen.pending for screen in self.screen_stack):
+            self.notify("An MFA enrollment is open: finish it, or press esc to cancel it (that deletes the new "
+                        "device), then quit.", title="Not now", severity="warning")
+            return
         await super().action_quit()
 
     def level_style(self, level: AgeLevel) -> str:
@@ -107,6 +114,12 @@ class KeytuiApp(App[int]):
                                 screen.action_profiles)
             yield SystemCommand("Rotate key", "Rotate the selected user's access key (or resume an interrupted "
                                 "rotation)", screen.action_rotate)
+            yield SystemCommand("Enroll MFA", "Enroll a virtual MFA device for the selected user (QR code)",
+                                screen.action_mfa)
+            yield SystemCommand("MFA session", "Get an MFA session for a profile and keep it in the keyring",
+                                screen.action_session)
+            yield SystemCommand("Security audit", "The account and this machine against the best practices, with "
+                                "fixes", screen.action_audit)
         yield SystemCommand("Help", "List every key and its binding id", self.action_help)
 
 

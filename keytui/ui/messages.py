@@ -7,9 +7,11 @@ from textual.message import Message
 
 from keytui.core.errors import KeytuiError
 from keytui.core.inventory import InventoryProgress
+from keytui.core.mfa import CodePairCheck, LeftoverDeviceError, NewDevice
 from keytui.core.models import AccessKey, CredentialSource, Identity, Inventory
 from keytui.core.rotation import Journal, RotationResult, Step
 from keytui.vault.service import ImportResult, ProfileStatus
+from keytui.vault.sessions import SessionState
 
 
 class IdentityLoaded(Message):
@@ -115,3 +117,122 @@ class RotationFailed(Message):
         self.journal = journal
         self.state = state  # what exists now, in words (empty when no journal is open)
         self.before_start = before_start  # the preflight stopped it: nothing was created
+
+
+class InactiveKeyDeleted(Message):
+    """A delete of an inactive key ended: `error` None when AWS deleted it (the screen then reloads)."""
+
+    def __init__(self, user: str, key_id: str, error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.user = user
+        self.key_id = key_id
+        self.error = error
+
+
+# -- MFA: enrollment (ui/screens/mfa_enroll.py) and sessions (ui/screens/session.py, the header) --------------
+
+
+class MfaDeviceCreated(Message):
+    """The virtual device exists (not yet enabled). `device` holds the seed: the screen keeps it in memory
+    only, and drops it when it closes. `own_profile`: the acting profile, when the device is for the profile's
+    own user (keytui then offers to write mfa_serial into it); `own_serial`: that profile's mfa_serial now."""
+
+    def __init__(self, device: NewDevice, own_profile: str | None = None, own_serial: str | None = None) -> None:
+        super().__init__()
+        self.device = device
+        self.own_profile = own_profile
+        self.own_serial = own_serial
+
+
+class MfaLeftoverFound(Message):
+    """A device of that name exists already (F-07): deletable when unassigned, never when in use."""
+
+    def __init__(self, name: str, error: LeftoverDeviceError) -> None:
+        super().__init__()
+        self.name = name
+        self.error = error
+
+
+class MfaEnrollFailed(Message):
+    def __init__(self, error: KeytuiError, stage: str) -> None:
+        super().__init__()
+        self.error = error
+        self.stage = stage  # create | enable
+
+
+class MfaEnabled(Message):
+    def __init__(self, check: CodePairCheck) -> None:
+        super().__init__()
+        self.check = check
+
+
+class MfaEnrollCancelled(Message):
+    """The device keytui created was deleted (`error` None), or could not be (it is then left unassigned)."""
+
+    def __init__(self, serial: str, error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.serial = serial
+        self.error = error
+
+
+class MfaSerialWritten(Message):
+    def __init__(self, profile: str, serial: str, error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.profile = profile
+        self.serial = serial
+        self.error = error
+
+
+class SessionStateLoaded(Message):
+    """The acting profile's stored MFA session, for the header (None: no keyring to hold one)."""
+
+    def __init__(self, state: SessionState | None, error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.state = state
+        self.error = error
+
+
+class SessionProfilesLoaded(Message):
+    """The profiles that have mfa_serial, with their stored sessions; `error` when they could not be read."""
+
+    def __init__(self, states: dict[str, SessionState], error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.states = states
+        self.error = error
+
+
+class SessionPlanned(Message):
+    """What `s` will ask STS for, checked before a code is typed (F-06 shape, F-10 limits), or why not."""
+
+    def __init__(self, profile: str, duration: int | None, plan: object = None, source: object = None,
+                 error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.profile = profile
+        self.duration = duration  # what was asked (None: the default)
+        self.plan = plan  # keytui.core.sessions.SessionPlan
+        self.source = source  # the credentials that ask STS (for listing the user's devices: F-06)
+        self.error = error
+
+
+class SessionOpened(Message):
+    def __init__(self, profile: str, state: SessionState) -> None:
+        super().__init__()
+        self.profile = profile
+        self.state = state
+
+
+class SessionFailed(Message):
+    def __init__(self, profile: str, error: KeytuiError) -> None:
+        super().__init__()
+        self.profile = profile
+        self.error = error
+
+
+class SessionDevicesListed(Message):
+    """After AWS refused mfa_serial (F-06): the user's real devices, or why they could not be listed."""
+
+    def __init__(self, profile: str, devices: tuple[str, ...], error: KeytuiError | None = None) -> None:
+        super().__init__()
+        self.profile = profile
+        self.devices = devices
+        self.error = error

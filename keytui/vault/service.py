@@ -169,6 +169,54 @@ class VaultService:
                 raise
         return identity
 
+    def check_new_profile(self, profile: str) -> None:
+        """Raise unless a new profile `profile` could be created now (see create_profile): a usable name that
+        no profile of the AWS files and no keyring entry uses yet, and a keyring that takes a write."""
+        check_profile_name(profile)
+        check_parses(self.config_file, read_text(self.config_file))
+        self._check_unused(profile)
+        self.vault.check_usable()
+        self.vault.probe()
+
+    def _check_unused(self, profile: str) -> None:
+        if profile in self.profile_names():
+            raise KeytuiError(
+                f"Profile '{profile}' already exists in {self.config_file} or {self.credentials_file}; choose a new "
+                "name (keytui does not overwrite a profile).",
+                code="ProfileExists",
+            )
+        if self.vault.read(f"profile:{profile}") is not None:
+            raise KeytuiError(
+                f"The keyring already holds a key for profile '{profile}' (no profile in the AWS files uses it); "
+                f"choose a new name, or remove that entry first with `keytui vault remove {profile}`.",
+                code="ProfileExists",
+            )
+
+    def create_profile(self, profile: str, key: LongTermKey, **metadata: str) -> None:
+        """A new keytui-managed profile holding `key`: the keyring entry (written, read back), then the
+        credential_process line in the config file. Refused for a name already in use; all or nothing. The key
+        is not checked with AWS here (a rotation stores a brand-new key, then verifies it)."""
+        if key.temporary:
+            raise KeytuiError(f"{mask_key_id(key.access_key_id)} is a temporary (ASIA…) key; the vault holds "
+                              "long-term keys.", code="TemporaryKey")
+        check_profile_name(profile)
+        self.vault.check_usable()
+        with files_lock():
+            config_text = read_text(self.config_file)
+            check_parses(self.config_file, config_text)
+            self._check_unused(profile)
+            try:
+                self.vault.put_key(profile, key, **metadata)
+                if self.vault.get_key(profile) != key:
+                    raise VaultError(f"the keyring returned a different key for '{profile}'",
+                                     code="KeyringReadBackFailed")
+                config = IniDocument(config_text)
+                config.set(config_section(profile), "credential_process", process_line(profile, self.command))
+                write_atomic(self.config_file, config.text())
+            except BaseException:
+                self._restore_entry(profile, None)
+                raise
+
     def import_profiles(self, names: list[str] | None, *, dry_run: bool = False) -> list[ImportResult]:
         with files_lock():
             creds_text = read_text(self.credentials_file)

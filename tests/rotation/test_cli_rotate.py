@@ -86,7 +86,7 @@ def test_cli_rotate_other_users_key_without_terminal_is_refused_before_any_key(d
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "keytui: Rotating another user's key shows the new secret once, on a terminal, and needs a person to "
-        "confirm it was stored; there is no terminal here. Run it interactively.\n"
+        "confirm it was stored; there is no terminal here. Run it interactively, or use --store-as PROFILE.\n"
     )
     assert demo_keys(demo, "dave") == before
 

@@ -49,9 +49,11 @@ def test_f01_two_keys_one_inactive_no_create_call(make_own: Callable[[DemoUser],
     assert str(caught.value) == (
         f"alice already has two access keys ({mask(first)} Active, 400d old, last used today (iam, us-east-1); "
         f"{mask(second)} Inactive, 95d old, last used 80d ago (dynamodb, us-east-2)). AWS allows two, inactive "
-        "ones included, so a rotation cannot create a new one. Delete the key that is no longer used first (the "
-        "inactive one if there is one), then rotate. Nothing was changed."
+        f"ones included, so a rotation cannot create a new one. Delete the inactive key {mask(second)} first (`aws "
+        f"iam delete-access-key --user-name alice --access-key-id {second}`, or select alice in keytui and press d), "
+        "then rotate. Nothing was changed."
     )
+    assert caught.value.inactive_keys == (caught.value.keys[1],)
     assert caught.value.code == "TwoKeys"
     assert [k.key_id for k in caught.value.keys] == [first, second]
     assert faults.count("CreateAccessKey") == 0

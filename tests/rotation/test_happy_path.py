@@ -152,6 +152,6 @@ def test_journal_holds_no_secret_and_is_private(own: Rig, inject: Injector) -> N
     assert own.secret_of(journal.new_key_id) not in text
     assert own.secret_of(own.old_key_id) not in text
     assert set(json.loads(text)) == {"user", "old_key_id", "profile", "delete_old", "keys_before", "started_at",
-                                      "new_key_id", "done", "status", "error", "running"}
+                                      "new_key_id", "done", "status", "error", "running", "store_as"}
     assert stat.S_IMODE(own.journal_path().stat().st_mode) == 0o600
     assert stat.S_IMODE(own.journal_path().parent.stat().st_mode) == 0o700

@@ -195,7 +195,7 @@ async def test_keys_panel_shows_masked_keys_and_local_profiles(make_app) -> None
 
         await select_user(pilot, "walter")
         [[_, status, age, last_used, profile]] = _keys_rows(app)
-        assert (status, age, profile) == ("Inactive", "400d", "-")
+        assert (status, age, profile) == ("Inactive · past grace", "400d", "-")
         # The whole screen, rendered: no full access key id anywhere.
         assert not FULL_KEY_ID.search(app.export_screenshot())
 

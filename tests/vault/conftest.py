@@ -22,7 +22,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordSetError
 
-from keytui import cli
+from keytui import cli, cli_tty
 from keytui.cli_vault import CHAIN_VARIABLE, EXEC_VARIABLE
 from keytui.core.masking import Secret
 from keytui.core.models import LongTermKey
@@ -155,6 +155,12 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
     def run(*argv: str, stdin: str = "", tty: bool = False) -> Run:
         capsys.readouterr()
         monkeypatch.setattr(sys, "stdin", _Terminal(stdin) if tty else io.StringIO(stdin))
+        if tty:
+            # Questions go to /dev/tty (keytui.cli_tty): here the same scripted input plays the terminal.
+            terminal = _Terminal(stdin)
+            terminal.write = lambda text: len(text)  # type: ignore[method-assign]
+            monkeypatch.setattr(cli_tty, "open_tty", lambda why: terminal)
+            monkeypatch.setattr(cli_tty, "has_tty", lambda: True)
         # Each real run is its own process: what one sets in os.environ for its children must not reach
         # the next run.
         kept = {name: os.environ.get(name) for name in (CHAIN_VARIABLE, EXEC_VARIABLE)}

@@ -152,10 +152,8 @@ def test_vault_remove_asks_on_a_terminal_and_no_keeps_everything(profiles, memor
     result = run_cli("vault", "remove", "work", stdin="n\n", tty=True)
 
     assert result.code == 1
-    assert result.out == (
-        "Delete profile 'work''s key and session from the keyring? The AWS key itself stays valid. [y/N] "
-        "Nothing removed.\n"
-    )
+    # The question goes to the terminal (/dev/tty), not stdout: stdout carries only the result.
+    assert result.out == "Nothing removed.\n"
     assert (dict(memory_keyring.entries), profiles.config.read_bytes()) == before
 
 

@@ -28,9 +28,13 @@ from keytui.ui.messages import (
     IdentityLoaded,
     InventoryLoaded,
     InventoryProgressed,
+    InactiveKeyDeleted,
     LoadFailed,
     OpenRotationsFound,
+    ProfileChangeRequested,
+    SessionStateLoaded,
 )
+from keytui.ui.screens import delete_key
 from keytui.ui.screens.rotation import RotationScreen, RotationTarget, journal_target
 from keytui.ui.widgets.identity_bar import IdentityBar
 from keytui.ui.widgets.keys_panel import KeysPanel
@@ -38,11 +42,7 @@ from keytui.ui.widgets.users_table import COLUMNS, UsersTable
 
 # Keys of the workflows of later issues. They are bound (so the ids exist and can be remapped) but
 # disabled, and listed as reserved in the help, so nobody assigns them to something else meanwhile.
-RESERVED = (
-    Binding("m", "mfa", "Enroll MFA", show=False, id="mfa.enroll"),
-    Binding("s", "session", "MFA session", show=False, id="session.get-token"),
-    Binding("a", "audit", "Audit", show=False, id="audit.open"),
-)
+RESERVED: tuple[Binding, ...] = ()
 RESERVED_ACTIONS = {binding.action for binding in RESERVED}
 
 
@@ -55,6 +55,12 @@ class MainScreen(Screen[None]):
         Binding("escape", "escape", "Back", show=False, id="users.back"),
         Binding("p", "profiles", "Profiles", id="profiles.open"),
         Binding("r", "rotate", "Rotate key", id="keys.rotate"),
+        # Short descriptions: the footer is full at 120 columns. The help lists them with their ids.
+        Binding("m", "mfa", "Enroll MFA", id="mfa.enroll", tooltip="Enroll a virtual MFA device for the selected user"),
+        Binding("s", "session", "Session", id="session.get-token",
+                tooltip="An MFA session for a profile, kept in the keyring"),
+        Binding("d", "delete_inactive", "Delete inactive key", show=False, id="keys.delete_inactive"),
+        Binding("a", "audit", "Audit", id="audit.open"),
         *RESERVED,
     ]
 
@@ -75,7 +81,7 @@ class MainScreen(Screen[None]):
         self._cells: dict[str, tuple[IamUser, list[Cell]]] = {}
 
     def compose(self) -> ComposeResult:
-        yield IdentityBar(self.services.profile_label, self.services.demo, id="identity")
+        yield IdentityBar(self.services.profile_label, self.services.demo, self.services.clock, id="identity")
         yield Static("", id="warnings", classes="hidden")
         yield Static("", id="rotations-banner", classes="hidden")
         yield Input(placeholder="filter users by name or path  (esc clears)", id="filter", classes="hidden")
@@ -95,6 +101,8 @@ class MainScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in RESERVED_ACTIONS:
             return None  # shown as disabled: reserved, not yet available
+        if action == "mfa":
+            return True if self._selected_user() is not None else None
         if action == "rotate":
             # Shown but disabled until there is a user (and so a key) to rotate, and an identity to tell
             # the profile's own user from the others.
@@ -107,6 +115,7 @@ class MainScreen(Screen[None]):
     def load_all(self) -> None:
         worker = get_current_worker()
         self._read_open_rotations()
+        self._read_session_state()
         try:
             source = self.services.credential_source()
             identity = self.services.identity()
@@ -120,10 +129,29 @@ class MainScreen(Screen[None]):
             self.post_message(CredentialsMissing(exc))
             return
         except KeytuiError as exc:
+            if self.services.drop_expired_session(exc):
+                # F-09: AWS says the stored session expired although it looked valid here. It is deleted from
+                # the keyring (never shown or used again); the header stops counting down.
+                self._read_session_state()
+                exc = KeytuiError(
+                    f"AWS says the stored MFA session has expired ({exc.code}); keytui deleted it from the keyring. "
+                    "Press s for a new session, or ctrl+r to load with the profile's own key.",
+                    code=exc.code,
+                )
             self.post_message(LoadFailed(exc))
             return
         if not worker.is_cancelled:
             self.post_message(InventoryLoaded(inventory))
+
+    def _read_session_state(self) -> None:
+        """Worker thread: the acting profile's MFA session for the header (a keyring read). A keyring that
+        cannot be read shows no session; the header says why elsewhere, and `s` says it in full."""
+        try:
+            state = self.services.session_state()
+        except KeytuiError as exc:
+            self.post_message(SessionStateLoaded(None, exc))
+            return
+        self.post_message(SessionStateLoaded(state))
 
     def _read_open_rotations(self) -> None:
         """Worker thread: the journals are files. An unreadable folder is said, not shown as 'none'."""
@@ -149,6 +177,9 @@ class MainScreen(Screen[None]):
         banner = self.query_one("#rotations-banner", Static)
         banner.update(escape("\n".join(lines)))
         banner.set_class(not lines, "hidden")
+
+    def on_session_state_loaded(self, message: SessionStateLoaded) -> None:
+        self.query_one(IdentityBar).show_session(message.state)
 
     def on_identity_loaded(self, message: IdentityLoaded) -> None:
         self.identity = message.identity
@@ -320,6 +351,35 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(ProfilesScreen(self.services, self.inventory), lambda _: self.load_all())
 
+    def action_audit(self) -> None:
+        from keytui.ui.screens.audit import AuditScreen, after_audit
+
+        # On return: the rotation the audit asked for (as `r` would choose it), or a reload (fixes change keys).
+        audit = AuditScreen(self.services, identity=lambda: self.identity, inventory=lambda: self.inventory)
+        self.app.push_screen(audit, lambda request: after_audit(self, request))
+
+    def action_mfa(self) -> None:
+        from keytui.ui.screens.mfa_enroll import MfaEnrollScreen
+
+        user = self._selected_user()
+        if user is None:
+            self.notify("Select a user first.", title="Cannot enroll MFA", severity="warning")
+            return
+        # Whatever happened there, the user's MFA state (and the profile's mfa_serial) may have changed.
+        self.app.push_screen(MfaEnrollScreen(self.services, user.name, identity=self.identity, has_mfa=user.mfa_active),
+                             lambda _: self.load_all())
+
+    def action_session(self) -> None:
+        from keytui.ui.screens.session import SessionScreen
+
+        def closed(profile: str | None) -> None:
+            if profile and profile != self.services.acting_profile:
+                self.post_message(ProfileChangeRequested(profile))  # the app builds the services for it
+            else:
+                self.load_all()  # the header shows the new session
+
+        self.app.push_screen(SessionScreen(self.services), closed)
+
     def action_rotate(self) -> None:
         target = self._rotation_target()
         if isinstance(target, str):
@@ -365,6 +425,40 @@ class MainScreen(Screen[None]):
             return f"The key ids of {user.name} are still loading; try again in a moment."
         old_key = next((k for k in user.keys if k.key_id == old_key_id), None)
         return RotationTarget(user.name, old_key_id, profile, old_key=old_key, holders=self.holders.get(old_key_id, ()))
+
+    def action_delete_inactive(self) -> None:
+        """`d`: delete the selected user's inactive key (the one under the keys panel's cursor, or the only one)
+        after a confirmation; refused for an active key and for keys that are unknown (ui/screens/delete_key.py)."""
+        user = self._selected_user()
+        keys_table = self.query_one("#keys", DataTable)
+        chosen: str | None = None
+        if self.focused is keys_table and keys_table.row_count:
+            chosen = keys_table.coordinate_to_cell_key(keys_table.cursor_coordinate).row_key.value
+        key = delete_key.choose_inactive_key(user, chosen)
+        if isinstance(key, str) or user is None:
+            self.notify(str(key), title="Cannot delete", severity="warning", timeout=10)
+            return
+        key_id = key.key_id or ""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.delete_inactive_key(user.name, key_id)
+
+        modal = delete_key.DeleteInactiveKeyModal(user.name, key, self.services.clock.now(),
+                                                  delete_key.evidence(self.services, user, key),
+                                                  self.holders.get(key_id, ()))
+        self.app.push_screen(modal, answered)
+
+    @work(thread=True, exit_on_error=False, group="delete-key")
+    def delete_inactive_key(self, user: str, key_id: str) -> None:
+        self.post_message(delete_key.delete_in_worker(self.services, user, key_id))
+
+    def on_inactive_key_deleted(self, message: InactiveKeyDeleted) -> None:
+        if message.error is not None:
+            self.notify(str(message.error), title="Could not delete the key", severity="error", timeout=15)
+        else:
+            self.notify(delete_key.deleted_text(message), title="Key deleted")
+        self.load_all()
 
     def action_refresh(self) -> None:
         self._status("refreshing…")

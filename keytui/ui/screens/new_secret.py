@@ -1,18 +1,25 @@
 """The new access key of another user, shown once during a rotation: masked until `v`, copied with `c`,
-and confirmed with `s` ("stored it"). keytui keeps no copy; dismissing without `s` deletes the new key."""
+and confirmed with `s` ("stored it"). keytui keeps no copy; dismissing without `s` deletes the new key.
+
+Or `k`: keytui keeps the key itself, under a new keytui profile (keyring + credential_process) named here;
+the rotation's store step then writes it, reads it back, and deletes the new key if that fails."""
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static
 
+from keytui.core.awsfiles import check_profile_name
+from keytui.core.errors import KeytuiError
 from keytui.core.masking import mask_key_id
 from keytui.core.models import LongTermKey
+from keytui.core.rotation import StoreAs
 from keytui.ui.screens.confirm import ConfirmModal
 
 MASK = "•" * 40
@@ -20,22 +27,30 @@ MASK = "•" * 40
 REVEAL_SECONDS = 30.0
 
 
-class NewSecretModal(ModalScreen[bool]):
-    """Dismissed with True when the user says the key is stored, False when they discard it."""
+class NewSecretModal(ModalScreen["bool | StoreAs"]):
+    """Dismissed with True when the user says the key is stored, False when they discard it, StoreAs(name)
+    when keytui is to keep it under a new keytui profile.
+
+    `existing_profiles`: the profile names in use (a new profile needs a new name; the store step checks
+    again). `store_unavailable`: why keytui cannot keep the key (no usable keyring), or None."""
 
     BINDINGS = [
         Binding("v", "reveal", "Reveal/hide", id="secret.reveal"),
         Binding("c", "copy_secret", "Copy secret", id="secret.copy"),
         Binding("i", "copy_key_id", "Copy key id", id="secret.copy-id"),
         Binding("s", "stored", "Stored it", id="secret.stored"),
+        Binding("k", "store_as", "Store as keytui profile", id="secret.store-as"),
         Binding("escape", "discard", "Discard", id="secret.discard"),
     ]
 
-    def __init__(self, user: str, key: LongTermKey, old_key_id: str, *, classes: str | None = None) -> None:
+    def __init__(self, user: str, key: LongTermKey, old_key_id: str, *, existing_profiles: frozenset[str] = frozenset(),
+                 store_unavailable: str | None = None, classes: str | None = None) -> None:
         super().__init__(classes=classes)
         self._user = user
         self._key = key
         self._old_key_id = old_key_id
+        self._existing = existing_profiles
+        self._store_unavailable = store_unavailable
         self.revealed = False
         self._hide_timer: Timer | None = None
 
@@ -45,14 +60,22 @@ class NewSecretModal(ModalScreen[bool]):
             yield Static(
                 f"keytui keeps no copy of this secret. Store it now where {escape(self._user)}'s old key "
                 f"{mask_key_id(self._old_key_id)} is used (a password manager, the application's secret store), "
-                "then press [b]s[/b]. Discarding deletes the new key; the old one stays as it is.",
+                "then press [b]s[/b]. Or press [b]k[/b] to have keytui keep it instead, as a new keytui profile (in the "
+                "keyring, used through credential_process). Discarding deletes the new key; the old one stays as it is.",
                 id="secret-help",
             )
             yield Static(f"Access key id      [b]{self._key.access_key_id}[/b]", id="secret-key-id")
             yield Static("", id="secret-value")
+            with Vertical(id="secret-store", classes="hidden"):
+                yield Static("Name of the new keytui profile (enter stores it; esc goes back):",
+                             id="secret-store-label")
+                # Disabled (not focusable) until k: the modal's keys must not type into it.
+                yield Input(placeholder=f"e.g. {self._user}", id="secret-profile", disabled=True)
+                yield Static("", id="secret-store-error")
             with Horizontal(id="secret-buttons"):
                 yield Button("Reveal (v)", id="secret-reveal")
-                yield Button("Copy secret (c)", id="secret-copy")
+                yield Button("Copy (c)", id="secret-copy")
+                yield Button("Store as profile… (k)", id="secret-store-as")
                 yield Button("I stored it (s)", variant="success", id="secret-stored")
                 yield Button("Discard (esc)", variant="error", id="secret-discard")
 
@@ -89,7 +112,44 @@ class NewSecretModal(ModalScreen[bool]):
     def action_stored(self) -> None:
         self.dismiss(True)
 
+    def action_store_as(self) -> None:
+        box = self.query_one("#secret-store")
+        if self._store_unavailable:
+            box.remove_class("hidden")
+            self.query_one("#secret-profile", Input).display = False
+            self._store_error(f"keytui cannot keep the key: {self._store_unavailable}")
+            return
+        box.remove_class("hidden")
+        name = self.query_one("#secret-profile", Input)
+        name.disabled = False
+        name.focus()
+
+    def _store_error(self, text: str) -> None:
+        self.query_one("#secret-store-error", Static).update(f"[$error]{escape(text)}[/]")
+
+    @on(Input.Submitted, "#secret-profile")
+    def _profile_named(self, event: Input.Submitted) -> None:
+        name = event.value.strip()
+        try:
+            check_profile_name(name)
+        except KeytuiError as exc:
+            self._store_error(exc.message)
+            return
+        if name in self._existing:
+            self._store_error(f"Profile '{name}' already exists; choose a new name (keytui does not overwrite a "
+                              "profile).")
+            return
+        self.dismiss(StoreAs(name))
+
     def action_discard(self) -> None:
+        box = self.query_one("#secret-store")
+        if not box.has_class("hidden"):
+            box.add_class("hidden")  # esc leaves the name prompt first
+            self.query_one("#secret-profile", Input).disabled = True
+            self._store_error("")
+            self.query_one("#secret-store-as", Button).focus()
+            return
+
         def answered(sure: bool | None) -> None:
             if sure:
                 self.dismiss(False)
@@ -109,6 +169,7 @@ class NewSecretModal(ModalScreen[bool]):
             "secret-reveal": self.action_reveal,
             "secret-copy": self.action_copy_secret,
             "secret-stored": self.action_stored,
+            "secret-store-as": self.action_store_as,
             "secret-discard": self.action_discard,
         }
         actions[event.button.id or ""]()

@@ -28,11 +28,13 @@ class ProfilesScreen(Screen[None]):
         Binding("escape,p", "back", "Back", id="profiles.back"),
     ]
 
-    def __init__(self, services: Services, inventory: Inventory | None) -> None:
+    def __init__(self, services: Services, inventory: Inventory | None, *, import_profile: str | None = None) -> None:
         super().__init__()
         self.services = services
         self.inventory = inventory
         self.statuses: list[ProfileStatus] = []
+        # Opened from the audit's fix for a plaintext profile: select it and ask to import it, once.
+        self._import_profile = import_profile
 
     def compose(self) -> ComposeResult:
         vault = self.services.vault
@@ -94,6 +96,14 @@ class ProfilesScreen(Screen[None]):
         self.query_one("#profiles-status", Static).update(
             f"{len(self.statuses)} profiles · {plaintext} with a PLAINTEXT secret" + ("  — press i to import" if plaintext else "")
         )
+        if self._import_profile is not None:
+            name, self._import_profile = self._import_profile, None
+            names = [s.name for s in self.statuses]
+            if name not in names:
+                self.notify(f"There is no local profile '{name}' any more.", title="Cannot import", severity="warning")
+                return
+            table.move_cursor(row=names.index(name), animate=False)
+            self.action_import_profile()
 
     def on_profiles_failed(self, message: ProfilesFailed) -> None:
         self.notify(str(message.error), title="Profiles", severity="error", timeout=12)
@@ -183,4 +193,5 @@ class ProfilesScreen(Screen[None]):
         self.load_profiles()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        # dismiss, not pop_screen: the opener's callback (reload the users, run the audit again) must run.
+        self.dismiss(None)

@@ -5,6 +5,8 @@ roll back, or close and come back later (the journal keeps it).
 
 Phases: checking → ready (asks to start) → running → done | failed; or blocked (the preflight said no:
 nothing was created), or open (an earlier rotation of the user did not finish: resume or roll back).
+Blocked by two keys of which one is inactive (F-01), the screen offers to delete that key (after the same
+confirmation as `d` on the main screen: deleting → checking again).
 """
 
 from __future__ import annotations
@@ -20,17 +22,25 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Button, Footer, Static
 from textual.worker import Worker, get_current_worker
 
 from keytui.core import present
 from keytui.core.errors import KeytuiError
 from keytui.core.masking import mask_key_id
-from keytui.core.models import AccessKey, LongTermKey
-from keytui.core.rotation import Journal, RotationResult, Step, TwoKeysError
+from keytui.core.models import AccessKey, IamUser, LongTermKey
+from keytui.core.rotation import Journal, RotationResult, Step, StoreAs, TwoKeysError
 from keytui.services import Services
-from keytui.ui.messages import RotationFailed, RotationFinished, RotationPlanned, RotationStepChanged
+from keytui.ui.messages import (
+    InactiveKeyDeleted,
+    RotationFailed,
+    RotationFinished,
+    RotationPlanned,
+    RotationStepChanged,
+)
+from keytui.ui.screens import delete_key
 from keytui.ui.screens.confirm import ConfirmModal
+from keytui.ui.screens.mfa_code import mfa_cancelled, rotation_mfa_iam
 from keytui.ui.screens.new_secret import NewSecretModal
 
 OPEN = {"running", "failed"}
@@ -71,16 +81,18 @@ def journal_target(journal: Journal, base: RotationTarget | None = None, *, old_
     return RotationTarget(journal.user, journal.old_key_id, journal.profile, old_key=old_key, holders=holders)
 
 
-def can_resume(journal: Journal) -> bool:
-    """The engine's rule (RotationEngine.resume): another user's new key that was stored but not verified
-    cannot be verified again, since keytui kept no copy of its secret; everything else can be resumed (a
-    managed profile's pending key is checked in the keyring by the engine itself)."""
-    return not (journal.profile is None and journal.new_key_id and journal.has(Step.STORE)
-                and not journal.has(Step.VERIFY))
-
-
-def can_roll_back(journal: Journal) -> bool:
-    return not journal.has(Step.SWITCH)
+def store_options(services: Services) -> tuple[frozenset[str], str | None]:
+    """Worker thread: the profile names in use (a new keytui profile needs a new one), and why keytui could not
+    keep another user's new key in the keyring (None: it can; the keyring took a test write)."""
+    vault_service = services.vault_service
+    if vault_service is None:
+        return frozenset(), "there is no keyring"
+    try:
+        vault_service.vault.check_usable()
+        vault_service.vault.probe()
+        return frozenset(vault_service.profile_names()), None
+    except KeytuiError as exc:
+        return frozenset(), str(exc)
 
 
 def journal_now(services: Services, user: str) -> tuple[Journal | None, str]:
@@ -162,10 +174,18 @@ class ScreenEvents:
     def step(self, step: Step, state: str, detail: str = "") -> None:
         self.screen.post_message(RotationStepChanged(step, state, detail))
 
-    def confirm_stored(self, new_key: LongTermKey) -> bool:
+    def confirm_stored(self, new_key: LongTermKey) -> bool | StoreAs:
         self.step(Step.STORE, "asking", "shown to you once: waiting for 'stored it'")
         target = self.screen.target
-        return self._ask(lambda: NewSecretModal(target.user, new_key, target.old_key_id, classes="-low"))
+        existing, unavailable = store_options(self.screen.services)
+        answer = self._ask(lambda: NewSecretModal(target.user, new_key, target.old_key_id, existing_profiles=existing,
+                                                  store_unavailable=unavailable, classes="-low"))
+        if isinstance(answer, StoreAs):
+            try:
+                self.screen.app.call_from_thread(self.screen.keep_as, answer.profile)
+            except RuntimeError:
+                pass  # the app is closing; the engine still stores (or deletes) the key
+        return answer
 
     def confirm_deployed(self, new_key: LongTermKey) -> bool:
         target = self.screen.target
@@ -191,12 +211,12 @@ class ScreenEvents:
         self.step(Step.SWITCH, "running", f"profile '{self.screen.target.profile}' now uses "
                                           f"{mask_key_id(new_key.access_key_id)}")
 
-    def _ask(self, make: Callable[[], Screen[bool]]) -> bool:
+    def _ask(self, make: Callable[[], Screen]) -> bool | StoreAs:  # type: ignore[type-arg]
         answered = threading.Event()
-        answer = [False]
+        answer: list[bool | StoreAs] = [False]
 
-        def callback(result: bool | None) -> None:
-            answer[0] = bool(result)
+        def callback(result: bool | StoreAs | None) -> None:
+            answer[0] = result if isinstance(result, StoreAs) else bool(result)
             answered.set()
 
         app = self.screen.app
@@ -216,6 +236,7 @@ class RotationScreen(Screen[None]):
         Binding("d", "toggle_delete", "Delete old key too", id="rotation.delete-old"),
         Binding("u", "resume", "Resume", id="rotation.resume"),
         Binding("b", "rollback", "Roll back", id="rotation.rollback"),
+        Binding("x", "delete_inactive", "Delete inactive key", id="rotation.delete-inactive"),
         Binding("escape", "close", "Back", id="rotation.close"),
     ]
 
@@ -230,6 +251,12 @@ class RotationScreen(Screen[None]):
         self.keys: tuple[AccessKey, ...] = ()
         self.result: RotationResult | None = None
         self._done_text = ""
+        # Another user's new key kept by keytui under this new profile (chosen in the new-secret modal).
+        self.kept_as: str | None = None
+        # Blocked by two keys (F-01): the inactive one that can be deleted to make room (None: none can), and
+        # both keys as the preflight read them (with their last use).
+        self.deletable: AccessKey | None = None
+        self._two_keys: tuple[AccessKey, ...] = ()
 
     # -- layout ------------------------------------------------------------------------------------------
 
@@ -239,27 +266,41 @@ class RotationScreen(Screen[None]):
         target = self.target
         new_id = self.journal.new_key_id if self.journal else None
         profile = f"profile '{target.profile}'"
+        kept = self._kept_as()
         return {
             Step.PREFLIGHT: "checked",
             Step.CREATE: f"new key {mask_key_id(new_id)}" if new_id else "new key created",
-            Step.STORE: f"pending in the keyring for {profile}" if target.profile else "stored by you",
+            Step.STORE: f"pending in the keyring for {profile}" if target.profile else
+            f"kept by keytui as profile '{kept}' (keyring)" if kept else "stored by you",
             Step.VERIFY: "AWS accepts the new key",
-            Step.SWITCH: f"{profile} uses the new key" if target.profile else "deployed (you confirmed)",
+            Step.SWITCH: f"{profile} uses the new key" if target.profile else
+            f"keytui profile '{kept}' holds the new key" if kept else "deployed (you confirmed)",
             Step.DEACTIVATE: f"{mask_key_id(target.old_key_id)} is inactive",
             Step.DELETE: f"{mask_key_id(target.old_key_id)} deleted",
         }
+
+    def _kept_as(self) -> str | None:
+        return self.kept_as or (self.journal.store_as if self.journal else None)
+
+    def keep_as(self, profile: str) -> None:
+        """The user chose to have keytui keep the new key as `profile`: the checklist says so from now on."""
+        self.kept_as = profile
+        self._describe_target()
+        self._relabel()
 
     def _labels(self) -> dict[Step, str]:
         target = self.target
         old = mask_key_id(target.old_key_id)
         profile = f"profile '{target.profile}'"
         own = target.profile is not None
+        kept = self._kept_as()
         return {
             Step.PREFLIGHT: "check the keys and the keyring" if own else "check the user's keys",
             Step.CREATE: "create a new key",
-            Step.STORE: f"store it for {profile} (pending)" if own else "show its secret once; you store it",
+            Step.STORE: f"store it for {profile} (pending)" if own else
+            f"store it as keytui profile '{kept}'" if kept else "show its secret once; you store it",
             Step.VERIFY: "verify it (a call signed with it)",
-            Step.SWITCH: f"switch {profile} to it" if own else "you deploy it",
+            Step.SWITCH: f"switch {profile} to it" if own else "keytui holds it" if kept else "you deploy it",
             Step.DEACTIVATE: f"deactivate old key {old}",
             Step.DELETE: f"delete old key {old}",
         }
@@ -275,6 +316,7 @@ class RotationScreen(Screen[None]):
                     yield StepRow(step, labels[step], width)
             yield Static("", id="rotation-outcome")
             yield Static("", id="rotation-choices")
+            yield Button("", id="rotation-delete-inactive", variant="warning", classes="hidden")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -321,8 +363,10 @@ class RotationScreen(Screen[None]):
                          f"last used {present.key_last_used_text(target.old_key, now)}")
         if target.holders:
             facts.append(f"held by local profile(s) {', '.join(target.holders)}")
+        kept = self._kept_as()
         where = (f"the keyring, for profile '{target.profile}' (kept as pending beside the old key until it works)"
-                 if target.profile else "you: its secret is shown once and keytui keeps no copy")
+                 if target.profile else f"the keyring, as the new keytui profile '{kept}'" if kept
+                 else "you: its secret is shown once and keytui keeps no copy")
         after = "deactivated, then deleted" if self.delete_old else "deactivated (reversible), not deleted"
         lines = [
             f"Old key {old}" + (f": {'; '.join(facts)}." if facts else "."),
@@ -354,9 +398,15 @@ class RotationScreen(Screen[None]):
             if journal is not None:
                 self.post_message(RotationPlanned(journal=journal, state=state))
                 return
-            keys = self.services.rotation_engine().preflight(user, self.target.old_key_id, self.target.profile)
+            # F-08: IAM denying a read for lack of MFA asks for a code (ui/screens/mfa_code.py).
+            mfa_iam = rotation_mfa_iam(self.app, self.services, get_current_worker())
+            keys = self.services.rotation_engine(mfa_iam=mfa_iam).preflight(user, self.target.old_key_id,
+                                                                             self.target.profile)
         except KeytuiError as exc:
             self.post_message(RotationFailed(exc, None, before_start=True))
+            return
+        except KeyboardInterrupt:  # the MFA code was not given
+            self.post_message(RotationFailed(mfa_cancelled(), None, before_start=True))
             return
         except Exception as exc:  # noqa: BLE001 - shown as a sentence; the screen must not stay "checking"
             self.post_message(RotationFailed(_unexpected(exc), None, before_start=True))
@@ -397,9 +447,10 @@ class RotationScreen(Screen[None]):
             ]
         else:
             lines += [
-                "2. show you its secret once: store it where the old key is used (keytui keeps no copy)",
+                "2. show you its secret once: store it where the old key is used (keytui keeps no copy), or have "
+                "keytui keep it as a new keytui profile in the keyring",
                 "3. check that AWS accepts it (a call signed with the new key)",
-                "4. ask you to confirm that the new key is deployed",
+                "4. ask you to confirm that the new key is deployed (not asked when keytui keeps it)",
             ]
         lines.append(f"5. deactivate {old}, then delete it (not reversible)" if self.delete_old
                      else f"5. deactivate {old} (reversible; it is not deleted)")
@@ -444,7 +495,8 @@ class RotationScreen(Screen[None]):
         events = ScreenEvents(self, get_current_worker())
         user = self.target.user
         try:
-            engine = self.services.rotation_engine()
+            # F-08: an IAM call denied for lack of MFA asks for a code once (ui/screens/mfa_code.py).
+            engine = self.services.rotation_engine(mfa_iam=rotation_mfa_iam(self.app, self.services, events.worker))
             if mode == "resume":
                 result = engine.resume(user, events)
             elif mode == "rollback":
@@ -454,6 +506,9 @@ class RotationScreen(Screen[None]):
                                        delete_old=self.delete_old)
         except KeytuiError as exc:
             self.post_message(RotationFailed(exc, *self._settle_after_failure()))
+            return
+        except KeyboardInterrupt:  # the MFA code was not given: the engine journaled where it stopped
+            self.post_message(RotationFailed(mfa_cancelled(), *self._settle_after_failure()))
             return
         except Exception as exc:  # noqa: BLE001 - shown as a sentence, with the journal's account of what exists
             self.post_message(RotationFailed(_unexpected(exc), *self._settle_after_failure()))
@@ -515,15 +570,14 @@ class RotationScreen(Screen[None]):
     def on_rotation_failed(self, message: RotationFailed) -> None:
         error = message.error
         now = self._now()
+        if isinstance(error, TwoKeysError):
+            # Also when AWS said so only at the create (a key appeared since the check): nothing was changed.
+            self._blocked_by_two_keys(error)
+            return
         if message.before_start:
             self.phase = "blocked"
-            row = self._row(Step.PREFLIGHT)
-            if isinstance(error, TwoKeysError):
-                row.set_state("failed", f"{self.target.user} already has two access keys", now)
-                self._outcome(self._two_keys_text(error), "[b]esc[/b] back", "error")
-            else:
-                row.set_state("failed", error.code or "failed", now)
-                self._outcome(escape(f"✗ {error.message}") + "\nNothing was changed.", "[b]esc[/b] back", "error")
+            self._row(Step.PREFLIGHT).set_state("failed", error.code or "failed", now)
+            self._outcome(escape(f"✗ {error.message}") + "\nNothing was changed.", "[b]esc[/b] back", "error")
             return
         if error.code == "RotationOpen" and message.journal is not None and self.mode == "rotate":
             self._open_journal(message.journal, message.state)  # another keytui left one meanwhile
@@ -542,6 +596,27 @@ class RotationScreen(Screen[None]):
         self._outcome(self._failure_text(error, message.journal, message.state), self._choices(message.journal),
                       "error")
 
+    def _blocked_by_two_keys(self, error: TwoKeysError) -> None:
+        self.phase = "blocked"
+        now = self._now()
+        for row in self._rows():
+            if row.step != Step.PREFLIGHT:
+                row.set_state("pending", "", now)
+        self._row(Step.PREFLIGHT).set_state("failed", f"{self.target.user} already has two access keys", now)
+        # The inactive key that is not the one being rotated (deleting the key being rotated would leave
+        # nothing to rotate).
+        self.deletable = next((k for k in error.inactive_keys if k.key_id != self.target.old_key_id), None)
+        self._two_keys = error.keys
+        button = self.query_one("#rotation-delete-inactive", Button)
+        if self.deletable is not None:
+            button.label = f"Delete inactive key {self.deletable.masked_id} (x)"
+        button.set_class(self.deletable is None, "hidden")
+        choices = "[b]esc[/b] back"
+        if self.deletable is not None:
+            choices = (f"[b]x[/b] delete the inactive key {self.deletable.masked_id} (asks first), then check again   "
+                       + choices)
+        self._outcome(self._two_keys_text(error), choices, "error")
+
     def _two_keys_text(self, error: TwoKeysError) -> str:
         now = self._now()
         lines = [f"✗ {escape(self.target.user)} already has two access keys. AWS allows two, inactive ones included, "
@@ -549,8 +624,16 @@ class RotationScreen(Screen[None]):
         for key in error.keys:
             lines.append(f"    {key.masked_id}  {key.status:<8}  {present.days_text(key.age_days(now)):>5} old  "
                          f"last used {escape(present.key_last_used_text(key, now))}")
-        lines.append("Delete the key that is no longer used first (the inactive one if there is one), then rotate. "
-                     "Nothing was changed.")
+        if self.deletable is not None:
+            lines.append(f"The inactive key {self.deletable.masked_id} is the one to delete: delete it here (x), then "
+                         "the rotation is checked again. Nothing was changed.")
+        elif error.inactive_keys:
+            lines.append("The inactive key is the one chosen for rotation: delete it with d on the main screen, then "
+                         "rotate the other one. Nothing was changed.")
+        else:
+            lines.append("Both keys are active, and keytui deletes only inactive keys. Delete the key that is no longer "
+                         "used first (deactivate it, check nothing breaks, then delete it), then rotate. Nothing was "
+                         "changed.")
         return "\n".join(lines)
 
     def _failure_text(self, error: KeytuiError, journal: Journal | None, state: str) -> str:
@@ -572,11 +655,11 @@ class RotationScreen(Screen[None]):
             return "[b]esc[/b] back"
         user = escape(journal.user)
         lines = ["What now?"]
-        if can_resume(journal):
+        if journal.can_resume:
             lines.append("  [b]u[/b]    resume: retry from the step that stopped")
         else:
             lines.append("  [dim]u    resume: not possible — the new secret was only shown, keytui kept no copy[/dim]")
-        if can_roll_back(journal):
+        if journal.can_roll_back:
             lines.append("  [b]b[/b]    roll back: delete the new key; the old key stays as it is")
         else:
             lines.append(f"  [dim]b    roll back: not possible — profile '{escape(journal.profile or '')}' "
@@ -623,14 +706,16 @@ class RotationScreen(Screen[None]):
         if action == "resume":
             if self.phase not in {"failed", "open"} or self.journal is None:
                 return False
-            return True if can_resume(self.journal) else None
+            return True if self.journal.can_resume else None
         if action == "rollback":
             if self.phase not in {"failed", "open"} or self.journal is None:
                 return False
-            return True if can_roll_back(self.journal) else None
+            return True if self.journal.can_roll_back else None
+        if action == "delete_inactive":
+            return self.phase == "blocked" and self.deletable is not None
         if action == "close":
             # Leaving would orphan the worker's questions: the rotation finishes or asks first.
-            return self.phase != "running"
+            return self.phase not in {"running", "deleting"}
         return True
 
     def action_start(self) -> None:
@@ -670,6 +755,51 @@ class RotationScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    # -- F-01: delete the inactive key, then check again --------------------------------------------------------
+
+    def action_delete_inactive(self) -> None:
+        key = self.deletable
+        if key is None or self.phase != "blocked":
+            return
+        user = self.target.user
+        listed = IamUser(user, "", keys=self._two_keys, keys_complete=True)
+        found = delete_key.evidence(self.services, listed, key)
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.phase == "blocked" and self.deletable is key:
+                self.phase = "deleting"
+                self._outcome(f"Deleting the inactive key {key.masked_id} of {escape(user)}…", "")
+                self.delete_inactive(user, key.key_id or "")
+
+        self.app.push_screen(
+            delete_key.DeleteInactiveKeyModal(user, key, self._now(), found, classes="-low"),
+            answered,
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "rotation-delete-inactive":
+            self.action_delete_inactive()
+
+    @work(thread=True, exit_on_error=False, group="rotation-delete")
+    def delete_inactive(self, user: str, key_id: str) -> None:
+        self.post_message(delete_key.delete_in_worker(self.services, user, key_id))
+
+    def on_inactive_key_deleted(self, message: InactiveKeyDeleted) -> None:
+        if message.error is not None:
+            self.phase = "blocked"
+            self._outcome(escape(f"✗ {message.error}"), "[b]x[/b] try again   [b]esc[/b] back", "error")
+            return
+        self.notify(delete_key.deleted_text(message), title="Key deleted")
+        self.deletable = None
+        self.query_one("#rotation-delete-inactive", Button).add_class("hidden")
+        self.phase = "checking"
+        now = self._now()
+        for row in self._rows():
+            row.set_state("pending", "", now)
+        self._row(Step.PREFLIGHT).set_state("running", "", now)
+        self._outcome(escape(f"{delete_key.deleted_text(message)} Checking {self.target.user}'s keys again…"), "")
+        self.load_plan()
 
     @property
     def running(self) -> bool:

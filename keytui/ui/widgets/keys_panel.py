@@ -1,5 +1,6 @@
 """The keys of the selected user: masked id, status, age, last use with service and region, and which
-local profile holds the key."""
+local profile holds the key. Inactive keys say how long they have been inactive and whether their grace
+period (`[rotation] grace_days`) is over, so that `d` can delete them (core/cleanup.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from keytui.core import present
+from keytui.core.cleanup import InactiveKey, user_inactive_keys
 from keytui.core.models import AgeLevel, IamUser, Thresholds
 from keytui.ui.cells import Cell, CellTable
 
@@ -54,13 +56,18 @@ class KeysPanel(Vertical):
         if not user.keys:
             note.update("No access keys.")
             return
+        inactive = self._inactive(user, now)
         for key in user.keys:
             age = key.age_days(now)
             level = thresholds.age_level(age) if key.active else None
             profiles = ", ".join(holders.get(key.key_id or "", ()))
+            found = inactive.get(key.key_id or "")
+            status = Cell(key.status, style="" if key.active else "dim")
+            if found is not None and found.past_grace:
+                status = Cell(f"{key.status} · past grace", style=level_style(AgeLevel.WARN))
             table.add_row(
                 Cell(key.masked_id),
-                Cell(key.status, style="" if key.active else "dim"),
+                status,
                 Cell(present.days_text(age), sort_key=age, style=level_style(level) if level else "dim"),
                 Cell(present.key_last_used_text(key, now)),
                 Cell(profiles or "-"),
@@ -76,4 +83,17 @@ class KeysPanel(Vertical):
             notes.append("At AWS's limit of two keys (inactive keys count).")
         if unused and user.keys_complete:
             notes.append(f"{len(unused)} active key(s) unused for {thresholds.unused_days}+ days.")
-        note.update("  ".join(notes))
+        lines = ["  ".join(notes)] if notes else []
+        for found in inactive.values():
+            hint = ": press d" if found.past_grace else ""
+            lines.append(f"{found.key.masked_id} {found.describe()}{hint}.")
+        note.update("\n".join(lines))
+
+    def _inactive(self, user: IamUser, now: datetime) -> dict[str, InactiveKey]:
+        """The evidence of how long each inactive key has been inactive. The grace period and the rotation
+        history come from the app's services (the history is a small file, read again only when it changed)."""
+        services = getattr(self.app, "services", None)
+        if services is None:
+            return {}
+        found = user_inactive_keys(user, now, services.settings.rotation.grace_days, services.journals.deactivated())
+        return {k.key_id: k for k in found}
