@@ -207,7 +207,8 @@ def _demo_serve(port: int, out: TextIO) -> int:
             f"  export AWS_SHARED_CREDENTIALS_FILE={demo.credentials_file}\n"
             f"  export AWS_PROFILE={DEMO_PROFILE}\n"
             "  export PYTHON_KEYRING_BACKEND=keytui.vault.memory.DemoFileKeyring\n"
-            f"  export KEYTUI_DEMO_KEYRING={demo.keyring_file}\n\n"
+            f"  export KEYTUI_DEMO_KEYRING={demo.keyring_file}\n"
+            f"  export KEYTUI_STATE_DIR={demo.home / 'state'}\n\n"
             "then e.g.: keytui users\n"
             "MFA sessions: profile demo-mfa has mfa_serial; `keytui session --profile demo-mfa` takes any six\n"
             "digits here (the demo account does not check codes), then `aws --profile demo-mfa …` gets it.",
@@ -229,6 +230,11 @@ def _tui(args: argparse.Namespace) -> int:
         from keytui.demo import DEMO_PROFILE, DemoAccount
 
         with DemoAccount() as demo:
+            import os
+
+            # Locks and records (used codes, mutes) of the throw-away account stay in its own folder.
+            os.environ["KEYTUI_STATE_DIR"] = str(demo.home / "state")
+
             def demo_services(profile: str | None) -> Services:
                 return _services(demo.target(profile), demo=True, tolerate_errors=True, keyring=demo.keyring,
                                  state_folder=demo.home / "state")

@@ -28,10 +28,12 @@ def add_parser(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
                        help="exit 1 if a finding at or above this severity is open (critical, high, medium, low)")
     audit.add_argument("--simulate", action="store_true",
                        help="also run the policy simulator on destructive actions (one call per user)")
-    audit.add_argument("--mute", metavar="CHECK[:RESOURCE]", help="mute a check's findings (needs --reason)")
+    mutes = audit.add_mutually_exclusive_group()
+    mutes.add_argument("--mute", metavar="CHECK[:RESOURCE]",
+                       help="mute a check's findings, or those whose resource starts with RESOURCE (needs --reason)")
+    mutes.add_argument("--unmute", metavar="CHECK[:RESOURCE]", help="remove a mute")
     audit.add_argument("--reason", help="why the muted finding is acceptable for now")
     audit.add_argument("--days", type=int, default=30, help="how long a mute lasts (default 30 days)")
-    audit.add_argument("--unmute", metavar="CHECK[:RESOURCE]", help="remove a mute")
 
 
 def audit_command(args: argparse.Namespace, services: Services, out: TextIO) -> int:

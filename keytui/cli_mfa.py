@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timezone
 from typing import TYPE_CHECKING, TextIO
 
@@ -63,8 +65,11 @@ def session_command(args: argparse.Namespace, services: Services, out: TextIO) -
     profile = services.acting_profile
     state = broker.state(profile)
     if args.forget:
+        if state.session is None:
+            print(f"No MFA session is stored for profile '{profile}'; nothing to delete.", file=out)
+            return 0
         broker.forget(profile)
-        print(f"Deleted profile '{profile}''s MFA session from the keyring.", file=out)
+        print(f"Deleted the MFA session of profile '{profile}' from the keyring.", file=out)
         return 0
     if args.status:
         print(f"{profile}: {state.describe()}{_expires(state.session)}", file=out)
@@ -85,10 +90,16 @@ def session_command(args: argparse.Namespace, services: Services, out: TextIO) -
             raise
         return _fix_serial(services, profile, exc, out)
     left = broker.state(profile)
+    if broker.values(profile).get("role_arn"):
+        # botocore's own assume-role provider wins over credential_process in a profile with role_arn.
+        use = (f"Run commands with it through `keytui exec --profile {profile} -- COMMAND` (the AWS CLI assumes "
+               "a role profile itself and would not ask keytui).")
+    else:
+        use = (f"Tools configured with `credential_process = keytui credential-process --profile {profile}` get "
+               f"it; or run `keytui exec --profile {profile} -- COMMAND`.")
     print(
         f"MFA session for profile '{profile}' stored in the keyring ({services.vault.info.label}): "
-        f"{left.describe()}{_expires(session)}.\nTools configured with `credential_process = keytui "
-        f"credential-process --profile {profile}` get it; or run `keytui exec --profile {profile} -- COMMAND`.",
+        f"{left.describe()}{_expires(session)}.\n{use}",
         file=out,
     )
     return 0
@@ -220,16 +231,51 @@ def _enroll(args: argparse.Namespace, services: Services, out: TextIO) -> int:
             service.delete_leftover(exc.serial)
             device = service.create_device(user, args.device_name)
         try:
-            checked = _collect_and_enable(tty, service, device, services)
-        except BaseException:
-            service.cancel(device)  # an abandoned enrollment leaves nothing behind (F-07)
-            tty.write(f"Enrollment cancelled; the new device {device.serial} was deleted.\n")
+            with _signals_interrupt():
+                checked = _collect_and_enable(tty, service, device, services)
+        except BaseException as stopped:
+            tty.write(_CLEAR)
+            _cancel(tty, service, device, stopped)  # an abandoned enrollment leaves nothing behind (F-07)
             raise
+        tty.write(_CLEAR)
     if checked.warning:
         print(f"keytui: warning: {checked.warning}", file=sys.stderr)
     print(f"MFA enabled for {user}: {device.serial}.", file=out)
     _offer_profile(args, services, user, device.serial, out)
     return 0
+
+
+_CLEAR = "\033[2J\033[H"  # the QR code and the seed do not stay on the screen once enrollment ends
+
+
+def _cancel(tty: TextIO, service: MfaService, device: NewDevice, stopped: BaseException) -> None:
+    try:
+        service.cancel(device)
+    except KeytuiError as failed:
+        # Say both: why the enrollment stopped, and that the device is still there (the next enroll offers it).
+        raise KeytuiError(
+            f"{stopped or type(stopped).__name__} The new device {device.serial} could not be deleted either "
+            f"({failed}); it is left unassigned, and the next `keytui mfa enroll` offers to delete it.",
+            code=getattr(stopped, "code", None) or failed.code,
+        ) from stopped
+    tty.write(f"Enrollment cancelled; the new device {device.serial} was deleted.\n")
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (the terminal closed) stop an enrollment like Ctrl-C does, so the device keytui
+    created is deleted instead of left behind."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _collect_and_enable(tty: TextIO, service: MfaService, device: NewDevice, services: Services):  # type: ignore[no-untyped-def]
@@ -239,7 +285,10 @@ def _collect_and_enable(tty: TextIO, service: MfaService, device: NewDevice, ser
 
     uri = device.uri().reveal()
     tty.write("\nScan this with your authenticator app:\n\n")
-    tty.write("\n".join(render_half_blocks(encode(uri), quiet=2)) + "\n")
+    # White modules on black, whatever the terminal's theme: a scanner needs dark modules on light, and the
+    # glyphs draw the light ones (render_half_blocks), so a light theme would otherwise show a negative.
+    lines = render_half_blocks(encode(uri), quiet=2)
+    tty.write("".join(f"\033[97;40m{line}\033[0m\n" for line in lines))
     tty.write(f"Secret for manual entry: {'•' * 16} (type 's' to show it)\n\n")
     tty.flush()
     for attempt in range(1, ATTEMPTS + 1):

@@ -127,6 +127,12 @@ def rotate_command(args: argparse.Namespace, services, out: TextIO) -> int:  # t
     # What would stop the rotation (two keys, a key that is not the user's or not the profile's, a keyring
     # that cannot take a write) is said before any question; the engine checks it all again under its lock.
     engine.preflight(user, old_key_id, profile, store_as=args.store_as)
+    others = [p for p in services.key_holders().get(old_key_id, ()) if p != profile]
+    if others:
+        # As the app says it: a profile keytui does not switch keeps the old key, which then stops working.
+        print(f"keytui: warning: local profile(s) {', '.join(others)} hold the old key {mask_key_id(old_key_id)}; "
+              "keytui does not change them. Update them to the new key before the old one is "
+              f"{'deleted' if args.delete_old else 'deactivated'}, or they stop working.", file=sys.stderr)
     if profile is None and not args.store_as:
         events.tty().close()  # fail now, before a key exists, if the secret could not be shown
     if not args.yes:

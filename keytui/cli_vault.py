@@ -100,26 +100,57 @@ def _stored_credentials(profile: str, *, prompt: bool = True):  # type: ignore[n
 
 def new_session(broker, profile: str, duration: int | None = None, code_source=None):  # type: ignore[no-untyped-def]
     """A new MFA session for `profile`, the code typed on the terminal (or read by `code_source`), stored in
-    the keyring. A refused code is asked again; a refused mfa_serial lists the user's real devices (F-06)."""
+    the keyring. A refused code is asked again; a refused mfa_serial lists the user's real devices (F-06).
+    One process at a time per profile asks: another `credential-process` started meanwhile (tools run
+    several) waits and then takes the session the first one stored, instead of spending a second code."""
+    from contextlib import nullcontext
+
     from keytui.cli_tty import open_tty, with_code_retries
+    from keytui.core.awsfiles import files_lock
     from keytui.core.sessions import MfaSerialError
 
-    plan, source = broker.plan(profile, duration)
-    try:
-        if code_source is not None:
-            return broker.open(plan, source, code_source())
-        tty = open_tty(
-            f"Profile '{profile}' needs an MFA session and none is valid, and there is no terminal to ask for the "
-            f"code on. Run `keytui session --profile {profile}` in a terminal, then retry."
-        )
-        with tty:
+    # No terminal is known before any AWS call: cron and IDEs get the message at once, not after a timeout.
+    tty = nullcontext() if code_source is not None else open_tty(
+        f"Profile '{profile}' needs an MFA session and none is valid, and there is no terminal to ask for the "
+        f"code on. Run `keytui session --profile {profile}` in a terminal, then retry."
+    )
+    with tty, _session_lock(files_lock, profile):
+        if code_source is None and duration is None:
+            ready = broker.cached(profile)
+            if ready is not None:
+                return ready  # another process got one while this one waited
+        plan, source = broker.plan(profile, duration)
+        try:
+            if code_source is not None:
+                return broker.open(plan, source, code_source())
             return with_code_retries(
                 tty,
                 lambda: f"MFA code for profile '{profile}' ({plan.mfa_serial}): ",
                 lambda code: broker.open(plan, source, code),
             )
-    except MfaSerialError as exc:
-        raise _with_devices(exc, broker, source, profile) from exc
+        except MfaSerialError as exc:
+            raise _with_devices(exc, broker, source, profile) from exc
+
+
+def _session_lock(files_lock, profile: str):  # type: ignore[no-untyped-def]
+    """files_lock for this profile's session, or no lock when the state folder cannot hold one."""
+    import contextlib
+    import hashlib
+
+    @contextlib.contextmanager
+    def lock():  # type: ignore[no-untyped-def]
+        held = files_lock(f"session-{hashlib.sha256(profile.encode()).hexdigest()[:16]}")
+        try:
+            held.__enter__()
+        except KeytuiError:
+            yield  # no state folder: no lock, as before
+            return
+        try:
+            yield
+        finally:
+            held.__exit__(None, None, None)
+
+    return lock()
 
 
 def _with_devices(exc, broker, source, profile: str) -> KeytuiError:  # type: ignore[no-untyped-def]

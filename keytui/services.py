@@ -253,7 +253,21 @@ class Services:
 
     def apply_fix(self, fix: Any) -> str:
         from keytui.core.audit.fixes import apply_fix
+        from keytui.core.masking import mask_key_id
 
+        key_id = fix.param("key_id")
+        if fix.action in {"deactivate_key", "delete_key"} and key_id:
+            # Never lock out this machine: AWS's last-use data lags by hours, so a key just stored here can look
+            # like the "less used" one. A key keytui acts with, or a local profile holds, is rotated instead.
+            holders = [p for p in self.key_holders().get(str(key_id), ())]
+            if self.credential_source().key_id == key_id:
+                holders.insert(0, "the one keytui is acting with")
+            if holders:
+                raise KeytuiError(
+                    f"Key {mask_key_id(str(key_id))} is in use on this machine ({', '.join(holders)}): switching it off "
+                    "would lock them out. Rotate it instead (r), or move those profiles to another key first.",
+                    code="KeyInUse",
+                )
         return apply_fix(fix, self._session().client)
 
     def inventory_service(self) -> InventoryService:

@@ -230,8 +230,11 @@ def private_dir(path: Path) -> Path:
 
 
 def state_dir() -> Path:
+    """keytui's state (journals, mutes, used codes, locks): $KEYTUI_STATE_DIR (the demo server sets it so that a
+    throw-away account's state stays with it), else $XDG_STATE_HOME/keytui, else ~/.local/state/keytui."""
+    explicit = os.environ.get("KEYTUI_STATE_DIR")
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    path = Path(base) / "keytui"
+    path = Path(explicit) if explicit else Path(base) / "keytui"
     private_dir(path)
     return path
 

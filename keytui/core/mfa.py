@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,17 +77,23 @@ class CodePairCheck:
     phone's clock seems to be from ours (0 when the codes are the current or the previous pair)."""
 
     skew_seconds: int
+    # Set when AWS enabled the device but ListMFADevices could not confirm it yet (IAM is eventually
+    # consistent, or listing is denied): the device IS enabled, and must never be "cancelled" then.
+    unconfirmed: str | None = None
 
     @property
     def warning(self) -> str | None:
-        if self.skew_seconds == 0:
-            return None
-        direction = "behind" if self.skew_seconds < 0 else "ahead of"
-        return (
-            f"The phone's clock seems to be about {abs(self.skew_seconds)} s {direction} this computer's. AWS "
-            "accepts small differences, but set the phone's time automatically (network time) or sign-ins "
-            "will fail."
-        )
+        notes = []
+        if self.skew_seconds:
+            direction = "behind" if self.skew_seconds < 0 else "ahead of"
+            notes.append(
+                f"The phone's clock seems to be about {abs(self.skew_seconds)} s {direction} this computer's. AWS "
+                "accepts small differences, but set the phone's time automatically (network time) or sign-ins "
+                "will fail."
+            )
+        if self.unconfirmed:
+            notes.append(self.unconfirmed)
+        return " ".join(notes) or None
 
 
 def check_enrollment_codes(seed: Secret, first: str, second: str, now: datetime) -> CodePairCheck:
@@ -271,12 +277,18 @@ class MfaService:
                     "app shows now, wait for the next one, and type that."
                 ) from exc
             raise
-        if device.serial not in {d.serial for d in self.list_devices(device.user)}:
-            raise KeytuiError(
-                f"AWS accepted the codes, but {device.user}'s MFA devices do not list {device.serial} yet. "
-                "Refresh in a minute; if it is still missing, enroll again.",
-                code="NotConfirmed",
-            )
+        # From here on the device is enabled: a failed confirmation is a warning, never a reason to cancel
+        # (deleting it would leave the phone's entry useless and, on AWS, fail on an assigned device).
+        try:
+            listed = device.serial in {d.serial for d in self.list_devices(device.user)}
+            why = "" if listed else "does not list it yet (IAM takes a moment to show changes)"
+        except KeytuiError as exc:
+            listed, why = False, f"could not be read to confirm it ({exc.code})"
+        if not listed:
+            return replace(checked, unconfirmed=(
+                f"AWS enabled {device.serial} for {device.user}, but ListMFADevices {why}. Check with "
+                f"`keytui mfa list {device.user}` in a minute; do not delete the app entry."
+            ))
         return checked
 
     def cancel(self, device: NewDevice) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keytui.core.awsfiles import IniDocument, config_section, read_text
+from keytui.core.awsfiles import read_text
 from keytui.core.clock import Clock
 from keytui.core.errors import KeytuiError
 from keytui.core.models import LongTermKey, SessionCredentials
@@ -24,13 +24,45 @@ if TYPE_CHECKING:
     from keytui.core.sessions import SessionPlan
 
 
-def profile_values(config_file: Path, credentials_file: Path, profile: str) -> dict[str, str]:
-    """A profile's settings as the AWS CLI merges them (credentials file over config), without botocore."""
-    merged: dict[str, str] = {}
-    for path, section in ((config_file, config_section(profile)), (credentials_file, profile)):
-        for key, found in IniDocument(read_text(path)).values(section).items():
-            merged[key] = found[-1].strip()
-    return merged
+def _sections(path: Path) -> dict[str, dict[str, str]]:
+    """The file's sections as botocore's configloader reads them (configparser, raw); a missing file is empty."""
+    import configparser
+
+    text = read_text(path)
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
+        raise KeytuiError(
+            f"{path} cannot be parsed ({str(exc).splitlines()[0]}), so keytui cannot tell whether a profile needs "
+            "MFA; it serves nothing. Fix the file.",
+            code="ConfigParseError",
+        ) from None
+    return {name: {k: v.strip() for k, v in parser.items(name)} for name in parser.sections()}
+
+
+def profile_values(config_file: Path, credentials_file: Path, profile: str) -> dict[str, str] | None:
+    """A profile's settings exactly as botocore merges them (`[profile X]`, `[profile "X"]` or `[default]` in
+    the config, the credentials file's `[X]` over it); None when neither file has the profile. Parsed with
+    the same stdlib parser and rules as botocore, because a profile whose `mfa_serial` keytui missed would
+    be served its long-term key."""
+    import shlex
+
+    profiles: dict[str, dict[str, str]] = {}
+    for name, values in _sections(config_file).items():
+        if name.startswith("profile"):
+            try:
+                parts = shlex.split(name)
+            except ValueError:
+                continue
+            if len(parts) == 2:
+                profiles[parts[1]] = values
+        elif name == "default":
+            profiles["default"] = values
+    credentials = _sections(credentials_file)
+    if profile not in profiles and profile not in credentials:
+        return None
+    return {**profiles.get(profile, {}), **credentials.get(profile, {})}
 
 
 @dataclass(frozen=True)
@@ -106,7 +138,10 @@ class SessionBroker:
         return self._used_codes
 
     def values(self, profile: str) -> dict[str, str]:
-        return profile_values(self.config_file, self.credentials_file, profile)
+        return profile_values(self.config_file, self.credentials_file, profile) or {}
+
+    def known(self, profile: str) -> bool:
+        return profile_values(self.config_file, self.credentials_file, profile) is not None
 
     def state(self, profile: str) -> SessionState:
         session = self.vault.get_session(profile)

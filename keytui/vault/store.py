@@ -256,15 +256,18 @@ class Vault:
 
     def get_session(self, profile: str) -> SessionCredentials | None:
         data = self._json(f"session:{profile}")
+        if not isinstance(data, dict):
+            return None
         try:
-            return SessionCredentials(
-                data["AccessKeyId"],
-                Secret(data["SecretAccessKey"]),
-                Secret(data["SessionToken"]),
-                datetime.fromisoformat(data["Expiration"].replace("Z", "+00:00")),
-            ) if data else None
-        except (KeyError, TypeError, ValueError):
+            fields = [data["AccessKeyId"], data["SecretAccessKey"], data["SessionToken"], data["Expiration"]]
+            if not all(isinstance(value, str) and value for value in fields):
+                return None
+            expiration = datetime.fromisoformat(fields[3].replace("Z", "+00:00"))
+        except (KeyError, ValueError):
             return None  # a damaged entry is no session, not a crash
+        if expiration.tzinfo is None:
+            return None  # an expiry without a zone cannot be compared safely: no session, never a guess
+        return SessionCredentials(fields[0], Secret(fields[1]), Secret(fields[2]), expiration)
 
     def put_session(self, profile: str, session: SessionCredentials) -> None:
         value = {

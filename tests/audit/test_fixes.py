@@ -223,3 +223,22 @@ def test_guides_and_workflows_are_not_applied_by_apply_fix(services: Services, f
             services.apply_fix(fix)
         assert error.value.code == "NotAutomatic"
         assert faults.calls[start:] == []
+
+
+def test_a_key_held_on_this_machine_is_never_switched_off_by_a_fix(
+    services: Services, demo: DemoAccount, faults: Faults
+) -> None:
+    """bob's key is unused for 60 days, but local profile bob-laptop holds it: deactivating it from the audit
+    would lock that profile out (AWS's last-use data lags), so the fix is refused and the key stays Active."""
+    found = finding(services.run_audit(), "unused", "of bob")
+    assert found and found.fix and found.fix.action == "deactivate_key"
+    start = len(faults.calls)
+
+    with pytest.raises(KeytuiError) as refused:
+        services.apply_fix(found.fix)
+
+    assert refused.value.code == "KeyInUse"
+    assert "bob-laptop" in str(refused.value) and "Rotate it instead" in str(refused.value)
+    assert not [c for c in faults.calls[start:] if not c.operation.startswith(READS)]
+    keys = client(demo, "iam").list_access_keys(UserName="bob")["AccessKeyMetadata"]
+    assert [k["Status"] for k in keys] == ["Active"]

@@ -147,3 +147,15 @@ def test_no_mutes_file_is_no_mutes(store: MuteStore) -> None:
     assert store.load() == ()
     assert store.remove("root-mfa") == 0
     assert isinstance(date.fromisoformat(store.add("root-mfa", ANY, "r", TODAY).until), date)
+
+
+def test_a_mute_names_a_resource_by_its_leading_word_or_a_full_key_id() -> None:
+    from keytui.core.audit.mutes import Mute
+
+    group = Mute("admin-ports", "sg-0abc", "bastion", "2030-01-01")
+    assert group.matches("admin-ports", "sg-0abc (legacy-ssh) tcp/22 from 0.0.0.0/0")
+    assert not group.matches("admin-ports", "sg-0abcd (other) tcp/22 from 0.0.0.0/0")
+    assert not group.matches("cloudtrail", "sg-0abc (legacy-ssh) tcp/22 from 0.0.0.0/0")
+    key = Mute("key-age", "AKIAIOSFODNN7EXAMPLE", "vendor key", "2030-01-01")
+    assert key.matches("key-age", "AKIA…MPLE of alice")
+    assert not key.matches("key-age", "AKIA…WXYZ of alice")

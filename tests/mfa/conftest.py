@@ -222,8 +222,8 @@ class ScriptedTerminal:
 
     @property
     def prompt(self) -> str:
-        """The line keytui is asking on right now."""
-        return self.transcript.rsplit("\n", 1)[-1]
+        """The line keytui is asking on right now (after any screen clear keytui wrote before it)."""
+        return self.transcript.rsplit("\n", 1)[-1].rsplit("\x1b[2J\x1b[H", 1)[-1]
 
     def write(self, text: str) -> int:
         self.transcript += text
@@ -288,14 +288,22 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[ScriptedTer
 
 _GLYPHS = {" ": (False, False), "▀": (True, False), "▄": (False, True), "█": (True, True)}
 QR_HEADER = "Scan this with your authenticator app:\n\n"
+QR_COLOURS, QR_RESET = "\x1b[97;40m", "\x1b[0m"
 QR_FOOTER = "\nSecret for manual entry"
 
 
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def qr_lines(transcript: str) -> list[str]:
+    """The QR code's lines as drawn, without the colour codes keytui wraps them in (white on black, so that
+    the code scans on light terminal themes too)."""
     text = transcript.replace("\r\n", "\n")
     start = text.index(QR_HEADER) + len(QR_HEADER)
     end = text.index(QR_FOOTER, start)
-    return text[start:end].split("\n")
+    lines = text[start:end].split("\n")
+    assert all(line.startswith(QR_COLOURS) and line.endswith(QR_RESET) for line in lines), "QR lines not coloured"
+    return [_COLOUR.sub("", line) for line in lines]
 
 
 def uri_from_qr(lines: Sequence[str]) -> str:

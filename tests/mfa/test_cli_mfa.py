@@ -460,7 +460,7 @@ def test_session_status_code_stdin_reuse_renew_and_forget(alice: MfaUser, run_cl
     assert faults.count("GetSessionToken") == 2
 
     forgotten = run_cli("session", "--profile", PROFILE, "--forget")
-    assert (forgotten.code, forgotten.out) == (0, "Deleted profile 'alice''s MFA session from the keyring.\n")
+    assert (forgotten.code, forgotten.out) == (0, "Deleted the MFA session of profile 'alice' from the keyring.\n")
     assert alice.session_entry() is None
     assert alice.vault.get_key(PROFILE) == alice.key  # --forget forgets the session, not the key
     assert run_cli("session", "--profile", PROFILE, "--status").code == 1

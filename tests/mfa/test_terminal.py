@@ -245,7 +245,7 @@ def test_session_status_and_forget_in_a_child_process(demo: DemoCopy) -> None:
     assert status.returncode == 0 and status.stdout.startswith("demo-mfa: MFA session, 1:59:")
 
     forget = demo.run("session", "--profile", DEMO_MFA_PROFILE, "--forget")
-    assert (forget.returncode, forget.stdout) == (0, "Deleted profile 'demo-mfa''s MFA session from the keyring.\n")
+    assert (forget.returncode, forget.stdout) == (0, "Deleted the MFA session of profile 'demo-mfa' from the keyring.\n")
     assert demo.session_entry() is None and demo_key(demo) == key
 
 

@@ -4,6 +4,7 @@ as non-secret JSON (0600) in keytui's state folder; an expired mute no longer ap
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 from keytui.core.audit.model import CheckResult
 from keytui.core.awsfiles import files_lock, private_dir, write_atomic
 from keytui.core.errors import KeytuiError
+from keytui.core.masking import mask_key_id
 
 ANY = "*"
+_KEY_ID = re.compile(r"A[KS]IA[A-Z0-9]{12,124}")
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,14 @@ class Mute:
         return date.fromisoformat(self.until) >= today
 
     def matches(self, check: str, resource: str) -> bool:
-        return self.check == check and self.resource in (ANY, resource)
+        """The whole check, the exact resource, or resources that start with it as a word: `sg-0abc` mutes
+        `sg-0abc (legacy-ssh) tcp/22 from 0.0.0.0/0`; a full key id mutes its masked form `AKIA…WXYZ of bob`."""
+        if self.check != check:
+            return False
+        if self.resource in (ANY, resource):
+            return True
+        wanted = mask_key_id(self.resource) if _KEY_ID.fullmatch(self.resource) else self.resource
+        return resource == wanted or resource.startswith(wanted + " ")
 
 
 class MuteStore:

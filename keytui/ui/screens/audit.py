@@ -153,12 +153,14 @@ class AuditScreen(Screen[WorkflowRequest | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         row = self._row()
+        # No fix while a fix runs or the report is being collected again: the finding on screen may be one the
+        # last fix already removed (a second press would run its calls twice).
+        idle = self.fixing is None and not self.collecting
         if action == "fix":
             return True if row is not None and row.finding is not None and row.finding.fix is not None \
-                and self.fixing is None else None
+                and idle else None
         if action == "other_fix":
-            return True if row is not None and row.finding is not None and row.finding.also \
-                and self.fixing is None else None
+            return True if row is not None and row.finding is not None and row.finding.also and idle else None
         if action == "mute":
             return True if row is not None and (row.finding is not None or row.result.findings) else None
         return True
@@ -683,8 +685,8 @@ class MuteModal(ModalScreen[tuple[str, int] | None]):
             days = int(days_text)
         except ValueError:
             days = 0
-        if not 1 <= days <= 3650:
-            error.update("Days: a whole number from 1 to 3650.")
+        if not 1 <= days <= 365:
+            error.update("Days: a whole number from 1 to 365 (a mute should be looked at again).")
             self.query_one("#mute-days", Input).focus()
             return
         self.dismiss((reason, days))
