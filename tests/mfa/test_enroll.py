@@ -341,3 +341,23 @@ def test_f05_a_damaged_record_only_hands_the_check_to_aws(tmp_path) -> None:
     codes.record("GAHT12345678", "123456")
     with pytest.raises(MfaCodeError):
         UsedCodes(tmp_path, FixedClock(at=AT)).check("GAHT12345678", "123456")
+
+
+@pytest.mark.parametrize("confirmation", ["denied", "lagging"])
+def test_an_enabled_device_is_never_reported_as_failed_when_the_confirmation_fails(
+    service: MfaService, iam, faults: Faults, monkeypatch: pytest.MonkeyPatch, confirmation: str
+) -> None:
+    """AWS enabled the device, but ListMFADevices is denied or does not list it yet (IAM is eventually
+    consistent): enable() returns with a warning, so no caller cancels (deletes) a device that is in use."""
+    device = service.create_device("alice")
+    if confirmation == "denied":
+        faults.deny("ListMFADevices")
+    else:
+        monkeypatch.setattr(service, "list_devices", lambda user: ())
+
+    checked = service.enable(device, *pair(device.seed.reveal()))
+
+    assert checked.unconfirmed is not None and checked.warning is not None
+    assert f"AWS enabled {device.serial} for alice" in checked.warning
+    assert "do not delete the app entry" in checked.warning
+    assert mfa_state(iam, "alice") == [device.serial]  # enabled in AWS, and left so

@@ -345,7 +345,8 @@ class MfaEnrollScreen(Screen[bool]):
         self._draw_qr()
         self.query_one("#enroll-intro", Static).update("")
         self._set_phase("enabled")
-        text = f"✓ MFA enabled for {escape(self.user)}: {escape(serial)} (AWS lists it)."
+        listed = "" if message.check.unconfirmed else " (AWS lists it)"
+        text = f"✓ MFA enabled for {escape(self.user)}: {escape(serial)}{listed}."
         self.warning = message.check.warning
         if self.warning:
             text += f"\n⚠ {escape(self.warning)}"
