@@ -37,12 +37,12 @@ from keytui.ui.messages import (
     MfaLeftoverFound,
     MfaSerialWritten,
 )
+from keytui.ui.reveal import TimedReveal
 from keytui.ui.screens.confirm import ConfirmModal
 from keytui.ui.widgets.mfa import CodeInput, NextCodeCountdown
 
 SEED_MASK = "•" * 16
 # A reveal is temporary (DESIGN: secrets masked by default, a reveal explicit and temporary).
-REVEAL_SECONDS = 30.0
 # The narrowest side panel (seed, codes, countdown) worth putting beside the QR code.
 SIDE_MIN_WIDTH = 30
 # (quiet zone in modules, footer shown), best first: the standard's 4 modules when there is room; a wider
@@ -64,7 +64,7 @@ def grouped(seed: str) -> str:
     return " ".join(seed[i : i + 4] for i in range(0, len(seed), 4))
 
 
-class MfaEnrollScreen(Screen[bool]):
+class MfaEnrollScreen(TimedReveal, Screen[bool]):
     """Dismissed with True when a device was enabled (the main screen reloads either way)."""
 
     BINDINGS = [
@@ -132,9 +132,7 @@ class MfaEnrollScreen(Screen[bool]):
         self.device = None
         self._qr = None
         self.revealed = False
-        if self._hide_timer is not None:
-            self._hide_timer.stop()
-            self._hide_timer = None
+        self.stop_reveal_timer()
         if widgets:
             self.query_one("#enroll-qr", Static).update("")
             self.query_one("#enroll-seed", Static).update("")
@@ -451,18 +449,7 @@ class MfaEnrollScreen(Screen[bool]):
             return self.phase in {"enabled", "leftover", "named", "failed"}
         return True
 
-    def action_reveal(self) -> None:
-        self.revealed = not self.revealed
-        if self._hide_timer is not None:
-            self._hide_timer.stop()
-            self._hide_timer = None
-        if self.revealed:
-            self._hide_timer = self.set_timer(REVEAL_SECONDS, self._hide)
-        self._show_seed()
-
-    def _hide(self) -> None:
-        self._hide_timer = None
-        self.revealed = False
+    def show_secret(self) -> None:
         self._show_seed()
 
     def action_back(self) -> None:

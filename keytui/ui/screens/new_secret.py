@@ -20,14 +20,14 @@ from keytui.core.errors import KeytuiError
 from keytui.core.masking import mask_key_id
 from keytui.core.models import LongTermKey
 from keytui.core.rotation import StoreAs
+from keytui.ui.reveal import TimedReveal
 from keytui.ui.screens.confirm import ConfirmModal
 
 MASK = "•" * 40
 # A reveal is temporary (DESIGN: secrets masked by default, a reveal explicit and temporary).
-REVEAL_SECONDS = 30.0
 
 
-class NewSecretModal(ModalScreen["bool | StoreAs"]):
+class NewSecretModal(TimedReveal, ModalScreen["bool | StoreAs"]):
     """Dismissed with True when the user says the key is stored, False when they discard it, StoreAs(name)
     when keytui is to keep it under a new keytui profile.
 
@@ -87,18 +87,7 @@ class NewSecretModal(ModalScreen["bool | StoreAs"]):
         self.query_one("#secret-value", Static).update(f"Secret access key  [b]{shown}[/b]")
         self.query_one("#secret-reveal", Button).label = "Hide (v)" if self.revealed else "Reveal (v)"
 
-    def action_reveal(self) -> None:
-        self.revealed = not self.revealed
-        if self._hide_timer is not None:
-            self._hide_timer.stop()
-            self._hide_timer = None
-        if self.revealed:
-            self._hide_timer = self.set_timer(REVEAL_SECONDS, self._hide)
-        self._show()
-
-    def _hide(self) -> None:
-        self._hide_timer = None
-        self.revealed = False
+    def show_secret(self) -> None:
         self._show()
 
     def action_copy_secret(self) -> None:
@@ -175,5 +164,4 @@ class NewSecretModal(ModalScreen["bool | StoreAs"]):
         actions[event.button.id or ""]()
 
     def on_unmount(self) -> None:
-        if self._hide_timer is not None:
-            self._hide_timer.stop()
+        self.stop_reveal_timer()
