@@ -190,8 +190,8 @@ class ScreenEvents:
     def confirm_deployed(self, new_key: LongTermKey) -> bool:
         target = self.screen.target
         old, new = mask_key_id(target.old_key_id), mask_key_id(new_key.access_key_id)
-        then = "deactivates it, then deletes it (not reversible)" if self.screen.delete_old else (
-            "deactivates it (reversible: it can be made active again in IAM)")
+        then = (f"deactivates the old key {old}, then deletes it (not reversible)" if self.screen.delete_old else
+                f"deactivates the old key {old} (reversible: it can be made active again in IAM)")
         self.step(Step.SWITCH, "asking", "waiting for you to confirm the new key is deployed")
         return self._ask(lambda: ConfirmModal(
             f"Is {new} deployed?",
