@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from keytui.core.aws import AwsSession, AwsTarget, identity_for_key, env_profile
 from keytui.core.clock import Clock, SystemClock
@@ -29,6 +29,9 @@ from keytui.vault.keystore import VaultKeyStore, VaultProfileStore
 from keytui.vault.service import VaultService, keytui_command
 from keytui.vault.sessions import SessionBroker, SessionState
 from keytui.vault.store import Vault
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -186,6 +189,39 @@ class Services:
     def mfa_service(self) -> MfaService:
         account = self.identity().account
         return MfaService(self._session().client("iam"), self.clock, account)
+
+    def retry_with_mfa(self, call: Callable[[], T], prompt: MfaPrompt | None) -> T:
+        """F-08 for one IAM write: when AWS denies it with an explicit deny and the acting profile has
+        mfa_serial, ask for a code, open an MFA session (keytui acts with it from then on) and try once more.
+        `call` must build its client from the services each time (it does: they are cached per session)."""
+        from keytui.core.errors import AwsError
+        from keytui.core.rotation import explicit_deny
+
+        try:
+            return call()
+        except AwsError as exc:
+            if prompt is None or not explicit_deny(exc):
+                raise
+            if not self.session_broker().values(self.acting_profile).get("mfa_serial"):
+                raise
+            reason = f"IAM denied this without MFA ({exc.code})"
+        self._open_session_prompted(prompt, reason)
+        return call()
+
+    def _open_session_prompted(self, prompt: MfaPrompt, reason: str) -> None:
+        from keytui.core.mfa import MfaCodeError
+
+        broker = self.session_broker()
+        plan, source = broker.plan(self.acting_profile)
+        for attempt in range(3):  # a mistyped or reused code is asked again, a few times (F-05)
+            try:
+                broker.open(plan, source, prompt(reason))
+                break
+            except MfaCodeError as exc:
+                if attempt == 2:
+                    raise
+                reason = f"{exc} IAM needs an MFA session for profile '{plan.profile}'"
+        self.reload_session()
 
     def mfa_iam(self, prompt: MfaPrompt) -> Callable[[], IamService]:
         """For the rotation engine (F-08): when IAM denies a call for lack of MFA, ask for a code, get an MFA

@@ -401,7 +401,8 @@ class RotationResult:
     status: str
 
 
-def _explicit_deny(exc: AwsError) -> bool:
+def explicit_deny(exc: AwsError) -> bool:
+    """AWS refused with an explicit deny: what policies that require MFA answer (F-08)."""
     return exc.code in {"AccessDenied", "AccessDeniedException"} and "explicit deny" in exc.message.lower()
 
 
@@ -475,7 +476,7 @@ class RotationEngine:
         try:
             return fn(self._client())
         except AwsError as exc:
-            if _explicit_deny(exc) and self._mfa_iam is not None and not self._mfa_used:
+            if explicit_deny(exc) and self._mfa_iam is not None and not self._mfa_used:
                 # Policies commonly deny IAM writes without MFA: get one MFA session, keep it for the rest
                 # of the rotation (also after the switch: a session outlives the key that requested it).
                 self._mfa_used = True

@@ -382,6 +382,43 @@ def test_f08_mfa_iam_with_a_refused_code_gives_no_iam_service(alice: MfaUser, fa
     assert alice.session_entry() is None
 
 
+def test_f08_an_iam_write_denied_without_mfa_asks_once_and_retries_with_a_session(
+    alice: MfaUser, faults: Faults, sent: list[Sent]
+) -> None:
+    """Services.retry_with_mfa (the app's `d` and audit fixes): an explicit deny -> one code -> an MFA
+    session (kept, and acted with) -> the same call once more, signed with the session."""
+    grant(faults)
+    services = alice.services()
+    faults.deny("ListAccessKeys", when=lambda params: not [s for s in sent if s.operation == "GetSessionToken"])
+    asked: list[str] = []
+
+    def prompt(what: str) -> str:
+        asked.append(what)
+        return "123456"
+
+    keys = services.retry_with_mfa(lambda: services.inventory_service()._iam.list_access_keys(PROFILE), prompt)
+
+    assert len(asked) == 1 and asked[0].startswith("IAM denied this without MFA (AccessDenied)")
+    assert [k.key_id for k in keys] == [alice.key.access_key_id]
+    assert (sent[-1].operation, sent[-1].token) == ("ListAccessKeys", SESSION_TOKEN)
+    assert alice.session_entry()["SessionToken"] == SESSION_TOKEN
+
+
+def test_f08_without_a_prompt_or_without_mfa_serial_the_denial_is_shown_as_it_is(
+    alice: MfaUser, faults: Faults
+) -> None:
+    services = alice.services()
+    faults.deny("ListAccessKeys")
+
+    with pytest.raises(KeytuiError, match="explicit deny"):
+        services.retry_with_mfa(lambda: services.inventory_service()._iam.list_access_keys(PROFILE), None)
+    alice.write_config(mfa_serial=None)
+    with pytest.raises(KeytuiError, match="explicit deny"):
+        services.retry_with_mfa(lambda: services.inventory_service()._iam.list_access_keys(PROFILE),
+                                lambda what: pytest.fail("no question without mfa_serial"))
+    assert faults.count("GetSessionToken") == 0
+
+
 # -- role profiles -------------------------------------------------------------------------------------------------
 
 ROLE_CONFIG = (

@@ -45,6 +45,7 @@ from keytui.core.masking import mask_key_id
 from keytui.core.models import Identity, Inventory
 from keytui.services import Services
 from keytui.ui.screens.confirm import ConfirmModal
+from keytui.ui.screens.mfa_code import mfa_cancelled, mfa_prompt
 from keytui.ui.widgets.audit_tree import MARKS, SEVERITY_COLOURS, AuditRow, AuditTree, masked
 
 if TYPE_CHECKING:
@@ -191,8 +192,12 @@ class AuditScreen(Screen[WorkflowRequest | None]):
     @work(thread=True, exit_on_error=False, group="audit-fix")
     def run_fix(self, fix: Fix) -> None:
         # A write: never exclusive, so nothing cancels a fix half way.
+        prompt = mfa_prompt(self.app, self.services, get_current_worker())
         try:
-            sentence = self.services.apply_fix(fix)
+            sentence = self.services.retry_with_mfa(lambda: self.services.apply_fix(fix), prompt)
+        except KeyboardInterrupt:
+            self.post_message(AuditFixed(fix, error=mfa_cancelled()))
+            return
         except KeytuiError as exc:
             self.post_message(AuditFixed(fix, error=exc))
             return

@@ -16,10 +16,12 @@ from keytui.core import present
 from keytui.core.cleanup import InactiveKey, inactive_key
 from keytui.core.errors import KeytuiError
 from keytui.core.masking import mask_key_id
+from keytui.core.mfa import MfaPrompt
 from keytui.core.models import AccessKey, IamUser
 from keytui.services import Services
 from keytui.ui.messages import InactiveKeyDeleted
 from keytui.ui.screens.confirm import ConfirmModal
+from keytui.ui.screens.mfa_code import mfa_cancelled
 
 
 def choose_inactive_key(user: IamUser | None, chosen_key_id: str | None = None) -> AccessKey | str:
@@ -78,10 +80,13 @@ class DeleteInactiveKeyModal(ConfirmModal):
                          classes=classes)
 
 
-def delete_in_worker(services: Services, user: str, key_id: str) -> InactiveKeyDeleted:
-    """Worker thread: the delete, as the message that reports it (an error is a sentence, never a traceback)."""
+def delete_in_worker(services: Services, user: str, key_id: str, prompt: MfaPrompt | None = None) -> InactiveKeyDeleted:
+    """Worker thread: the delete, as the message that reports it (an error is a sentence, never a traceback).
+    With `prompt`, a delete IAM denies for lack of MFA asks for a code and is tried once more (F-08)."""
     try:
-        services.delete_inactive_key(user, key_id)
+        services.retry_with_mfa(lambda: services.delete_inactive_key(user, key_id), prompt)
+    except KeyboardInterrupt:
+        return InactiveKeyDeleted(user, key_id, mfa_cancelled())
     except KeytuiError as exc:
         return InactiveKeyDeleted(user, key_id, exc)
     except Exception as exc:  # noqa: BLE001 - shown as a sentence; the app keeps running

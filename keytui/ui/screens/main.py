@@ -35,6 +35,7 @@ from keytui.ui.messages import (
     SessionStateLoaded,
 )
 from keytui.ui.screens import delete_key
+from keytui.ui.screens.mfa_code import mfa_prompt
 from keytui.ui.screens.rotation import RotationScreen, RotationTarget, journal_target
 from keytui.ui.widgets.identity_bar import IdentityBar
 from keytui.ui.widgets.keys_panel import KeysPanel
@@ -451,7 +452,8 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="delete-key")
     def delete_inactive_key(self, user: str, key_id: str) -> None:
-        self.post_message(delete_key.delete_in_worker(self.services, user, key_id))
+        prompt = mfa_prompt(self.app, self.services, get_current_worker())
+        self.post_message(delete_key.delete_in_worker(self.services, user, key_id, prompt))
 
     def on_inactive_key_deleted(self, message: InactiveKeyDeleted) -> None:
         if message.error is not None:

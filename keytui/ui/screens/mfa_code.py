@@ -103,17 +103,21 @@ def worker_prompt(app: App[object], services: Services, worker: Worker[object] |
     return prompt
 
 
-def rotation_mfa_iam(app: App[object], services: Services, worker: Worker[object] | None):  # type: ignore[no-untyped-def]
-    """Worker thread: the `mfa_iam` the rotation engine takes (F-08), or None when the acting profile has no
-    mfa_serial (then IAM's AccessDenied is shown as it is, rather than a question nobody can answer)."""
+def mfa_prompt(app: App[object], services: Services, worker: Worker[object] | None) -> MfaPrompt | None:
+    """Worker thread: the prompt for an IAM write that AWS may deny without MFA (F-08), or None when the
+    acting profile has no mfa_serial (then IAM's AccessDenied is shown as it is, rather than a question
+    nobody can answer)."""
     try:
-        broker = services.session_broker()
-        serial = broker.values(services.acting_profile).get("mfa_serial")
+        serial = services.session_broker().values(services.acting_profile).get("mfa_serial")
     except KeytuiError:
         return None
-    if not serial:
-        return None
-    return services.mfa_iam(worker_prompt(app, services, worker, serial=serial))
+    return worker_prompt(app, services, worker, serial=serial) if serial else None
+
+
+def rotation_mfa_iam(app: App[object], services: Services, worker: Worker[object] | None):  # type: ignore[no-untyped-def]
+    """Worker thread: the `mfa_iam` the rotation engine takes (F-08), or None without mfa_serial."""
+    prompt = mfa_prompt(app, services, worker)
+    return services.mfa_iam(prompt) if prompt is not None else None
 
 
 def mfa_cancelled() -> KeytuiError:

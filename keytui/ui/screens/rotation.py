@@ -40,7 +40,7 @@ from keytui.ui.messages import (
 )
 from keytui.ui.screens import delete_key
 from keytui.ui.screens.confirm import ConfirmModal
-from keytui.ui.screens.mfa_code import mfa_cancelled, rotation_mfa_iam
+from keytui.ui.screens.mfa_code import mfa_cancelled, mfa_prompt, rotation_mfa_iam
 from keytui.ui.screens.new_secret import NewSecretModal
 
 OPEN = {"running", "failed"}
@@ -783,7 +783,8 @@ class RotationScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="rotation-delete")
     def delete_inactive(self, user: str, key_id: str) -> None:
-        self.post_message(delete_key.delete_in_worker(self.services, user, key_id))
+        prompt = mfa_prompt(self.app, self.services, get_current_worker())
+        self.post_message(delete_key.delete_in_worker(self.services, user, key_id, prompt))
 
     def on_inactive_key_deleted(self, message: InactiveKeyDeleted) -> None:
         if message.error is not None:
