@@ -208,39 +208,33 @@ class Services:
         self._open_session_prompted(prompt, reason)
         return call()
 
-    def _open_session_prompted(self, prompt: MfaPrompt, reason: str) -> None:
+    def _open_session_prompted(self, prompt: MfaPrompt, reason: str, *, act_with_it: bool = True) -> SessionCredentials:
+        """An MFA session for the acting profile, the code asked with `prompt` (again, a few times, after a
+        mistyped or reused one: F-05), stored in the keyring; with `act_with_it`, keytui acts with it now."""
         from keytui.core.mfa import MfaCodeError
 
         broker = self.session_broker()
         plan, source = broker.plan(self.acting_profile)
-        for attempt in range(3):  # a mistyped or reused code is asked again, a few times (F-05)
+        for attempt in range(3):
             try:
-                broker.open(plan, source, prompt(reason))
+                session = broker.open(plan, source, prompt(reason))
                 break
             except MfaCodeError as exc:
                 if attempt == 2:
                     raise
                 reason = f"{exc} IAM needs an MFA session for profile '{plan.profile}'"
-        self.reload_session()
+        if act_with_it:
+            self.reload_session()
+        return session
 
     def mfa_iam(self, prompt: MfaPrompt) -> Callable[[], IamService]:
         """For the rotation engine (F-08): when IAM denies a call for lack of MFA, ask for a code, get an MFA
         session for the acting profile, and give an IAM client signed with it."""
 
         def upgrade() -> IamService:
-            from keytui.core.mfa import MfaCodeError
-
-            broker = self.session_broker()
-            plan, source = broker.plan(self.acting_profile)
-            reason = f"IAM needs an MFA session for profile '{plan.profile}'"
-            for attempt in range(3):  # a mistyped or reused code is asked again, a few times (F-05)
-                try:
-                    session = broker.open(plan, source, prompt(reason))
-                    break
-                except MfaCodeError as exc:
-                    if attempt == 2:
-                        raise
-                    reason = f"{exc} IAM needs an MFA session for profile '{plan.profile}'"
+            # The rotation keeps this client for its remaining calls; the app's own session is left as it is.
+            reason = f"IAM needs an MFA session for profile '{self.acting_profile}'"
+            session = self._open_session_prompted(prompt, reason, act_with_it=False)
             return IamService(AwsSession(self.target, session).client("iam"), self.clock)
 
         return upgrade
