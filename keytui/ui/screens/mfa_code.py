@@ -23,6 +23,7 @@ from textual.worker import Worker
 from keytui.core.errors import KeytuiError
 from keytui.core.mfa import MfaCodeError, MfaPrompt, check_code
 from keytui.services import Services
+from keytui.ui.messages import MfaSerialWritten
 from keytui.ui.widgets.mfa import CodeInput, NextCodeCountdown
 
 DEMO_CODES = "Demo account: any six digits work (the demo account does not check MFA codes)."
@@ -124,3 +125,13 @@ def mfa_cancelled() -> KeytuiError:
     """What a worker reports when `worker_prompt` was cancelled (its KeyboardInterrupt)."""
     return KeytuiError("IAM refused the call without MFA, and no MFA code was given, so keytui stopped there.",
                        code="MfaCancelled")
+
+
+def write_serial_in_worker(services: Services, profile: str, serial: str) -> MfaSerialWritten:
+    """Worker thread: write `mfa_serial` into the profile (after an enrollment, or to fix F-06), as the
+    message that reports it (an error is a sentence)."""
+    try:
+        services.set_mfa_serial(profile, serial)
+    except KeytuiError as exc:
+        return MfaSerialWritten(profile, serial, exc)
+    return MfaSerialWritten(profile, serial)

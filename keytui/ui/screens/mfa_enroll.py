@@ -39,6 +39,7 @@ from keytui.ui.messages import (
 )
 from keytui.ui.reveal import TimedReveal
 from keytui.ui.screens.confirm import ConfirmModal
+from keytui.ui.screens.mfa_code import write_serial_in_worker
 from keytui.ui.widgets.mfa import CodeInput, NextCodeCountdown
 
 SEED_MASK = "•" * 16
@@ -251,12 +252,7 @@ class MfaEnrollScreen(TimedReveal, Screen[bool]):
 
     @work(thread=True, exit_on_error=False, group="mfa-enroll")
     def write_serial(self, profile: str, serial: str) -> None:
-        try:
-            self.services.set_mfa_serial(profile, serial)
-        except KeytuiError as exc:
-            self.post_message(MfaSerialWritten(profile, serial, exc))
-            return
-        self.post_message(MfaSerialWritten(profile, serial))
+        self.post_message(write_serial_in_worker(self.services, profile, serial))
 
     # -- results (event loop) ---------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from keytui.ui.messages import (
     SessionProfilesLoaded,
 )
 from keytui.ui.screens.confirm import ConfirmModal
-from keytui.ui.screens.mfa_code import DEMO_CODES
+from keytui.ui.screens.mfa_code import DEMO_CODES, write_serial_in_worker
 from keytui.ui.widgets.mfa import CodeInput, DigitsInput, NextCodeCountdown, live_state
 from keytui.vault.sessions import SessionState, format_duration
 
@@ -162,12 +162,7 @@ class SessionScreen(Screen["str | None"]):
 
     @work(thread=True, exit_on_error=False, group="session-write")
     def write_serial(self, profile: str, serial: str) -> None:
-        try:
-            self.services.set_mfa_serial(profile, serial)
-        except KeytuiError as exc:
-            self.post_message(MfaSerialWritten(profile, serial, exc))
-            return
-        self.post_message(MfaSerialWritten(profile, serial))
+        self.post_message(write_serial_in_worker(self.services, profile, serial))
 
     # -- results ----------------------------------------------------------------------------------------------
 
